@@ -1,0 +1,509 @@
+"""The front door for people at a terminal: ``factfinder COMMAND``.
+
+Thin by design: every command parses its arguments, calls the vault's Python
+API and prints. Errors the user can act on are printed as one line and exit
+with status 2; a failed verification exits with 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from factfinder import __version__, config
+from factfinder.intake.files import IntakeOptions, add_paths
+from factfinder.vault import archive, audit, keys, proof
+from factfinder.vault.case import Case, validate_claimed_time
+from factfinder.vault.custody import decode_entry
+from factfinder.vault.errors import VaultError
+
+app = typer.Typer(
+    name="factfinder",
+    help="Collect, preserve and verify evidence of a closed-off crisis.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CaseDir = Annotated[Path, typer.Argument(help="The case folder.", show_default=False)]
+ActorOpt = Annotated[
+    str | None, typer.Option("--actor", help="Who is acting, for the custody log [default: login name].")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fails_cleanly(fn: F) -> F:
+    """Turn the vault's errors into one line on stderr and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VaultError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"factfinder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """factfinder: an evidence vault with a signed, verifiable custody log."""
+
+
+@app.command()
+@fails_cleanly
+def init(
+    case_dir: CaseDir,
+    title: Annotated[str, typer.Option("--title", help="The case's title.")],
+    identity_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity-out", help="Where to write the witness identity [default: CASE_DIR/keys/].", dir_okay=False
+        ),
+    ] = None,
+    recipient: Annotated[
+        list[str] | None, typer.Option("--recipient", help="Another investigator's age public key to seal to.")
+    ] = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Create a case folder with its database, blob store, log key and witness identity."""
+    case, identity_path = Case.init(
+        case_dir,
+        title,
+        actor=actor or config.default_actor(),
+        identity_out=identity_out,
+        extra_recipients=recipient or [],
+    )
+    with case:
+        out.print(f"Created case [bold]{escape(title)}[/] in {escape(str(case_dir))}")
+        out.print(f"  log key:     {case.verifier.encode()}")
+        out.print(f"  fingerprint: {case.verifier.fingerprint}")
+        out.print(f"  witness identity written to {escape(str(identity_path))} (mode 0600).")
+        out.print("  Keep a copy of the identity off this machine: without it sealed witness fields cannot be opened.")
+
+
+@app.command()
+@fails_cleanly
+def add(
+    case_dir: CaseDir,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursively).", show_default=False)],
+    source: Annotated[str | None, typer.Option(help="Where the material came from.")] = None,
+    channel: Annotated[str, typer.Option(help="How it arrived: files, usb, email, ...")] = "files",
+    note: Annotated[str | None, typer.Option(help="A note for every file added.")] = None,
+    collected_at: Annotated[
+        str | None, typer.Option("--collected-at", help="When it was collected, ISO 8601 (a claim).")
+    ] = None,
+    collected_by: Annotated[str | None, typer.Option("--collected-by", help="Who collected it (a claim).")] = None,
+    witness_name: Annotated[
+        str | None, typer.Option("--witness-name", help="Sealed at once; never stored in clear.")
+    ] = None,
+    witness_phone: Annotated[str | None, typer.Option("--witness-phone", help="Sealed at once.")] = None,
+    witness_contact: Annotated[str | None, typer.Option("--witness-contact", help="Sealed at once.")] = None,
+    list_added: Annotated[bool, typer.Option("--list", help="Print one line per file as it is committed.")] = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Add files to the vault: hashed, stored once by content, logged and checkpointed."""
+    options = IntakeOptions(
+        actor=actor or config.default_actor(),
+        channel=channel,
+        source=source,
+        note=note,
+        collected_at_claimed=validate_claimed_time(collected_at),
+        collected_by_claimed=collected_by,
+        protected={
+            k: v
+            for k, v in {
+                "witness_name": witness_name,
+                "witness_phone": witness_phone,
+                "witness_contact": witness_contact,
+            }.items()
+            if v
+        },
+    )
+    with Case.open(case_dir) as case, _progress() as progress:
+        task = progress.add_task("adding", total=None)
+
+        def on_start(files: int, nbytes: int) -> None:
+            progress.update(task, total=nbytes)
+            progress.update(task, description=f"adding {files} files")
+
+        def on_recorded(path: Path, rec: Any) -> None:
+            if list_added:
+                kind = "added" if rec.new_item else "received again"
+                out.print(f"{kind} {rec.sha256} {path}", markup=False)
+
+        report = add_paths(
+            case,
+            paths,
+            options,
+            on_start=on_start,
+            on_bytes=lambda n: progress.advance(task, n),
+            on_recorded=on_recorded,
+        )
+        counts = case.counts()
+    for path, reason in report.failed:
+        err.print(f"error: {path}: {reason}", markup=False)
+    again = len(report.added) - report.new_items
+    out.print(
+        f"{report.new_items} new items, {again} received again, {len(report.failed)} failed; "
+        f"the case holds {counts['items']} items, custody log size {counts['log_size']}."
+    )
+    if report.interrupted:
+        err.print("interrupted: the files listed above as committed are in the case; nothing else was written.")
+        raise typer.Exit(130)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+@app.command()
+@fails_cleanly
+def items(
+    case_dir: CaseDir, as_json: JsonOpt = False, full: Annotated[bool, typer.Option(help="Full digests.")] = False
+) -> None:
+    """List the items, in order of first arrival."""
+    with Case.open(case_dir) as case:
+        rows = case.items()
+    if as_json:
+        data = [
+            {
+                "sha256": i.sha256,
+                "size": i.size,
+                "media_type": i.media_type,
+                "receipts": n,
+                "first_log_index": i.first_log_index,
+                "received_at_vault_clock": i.received_at_vault_clock,
+            }
+            for i, n in rows
+        ]
+        out.print_json(json.dumps(data))
+        return
+    table = Table("sha256", "size", "media type", "receipts", "first received (vault clock)")
+    for item, n in rows:
+        table.add_row(
+            item.sha256 if full else item.sha256[:16],
+            _size(item.size),
+            item.media_type,
+            str(n),
+            item.received_at_vault_clock,
+        )
+    out.print(table)
+    out.print(f"{len(rows)} items")
+
+
+@app.command()
+@fails_cleanly
+def show(
+    case_dir: CaseDir,
+    item: Annotated[str, typer.Argument(help="Item digest or a unique prefix of it.")],
+    reveal: Annotated[bool, typer.Option("--reveal", help="Open sealed witness fields (logged).")] = False,
+    identity: Annotated[
+        Path | None, typer.Option("--identity", "-i", help="Age identity file for --reveal.", dir_okay=False)
+    ] = None,
+    as_json: JsonOpt = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Show an item: digest, size, type, receipts and custody entries."""
+    with Case.open(case_dir) as case:
+        opened: dict[int, dict[str, str]] = {}
+        if reveal:
+            if identity is None:
+                raise VaultError("--reveal needs --identity FILE (the case's witness identity)")
+            ident = keys.load_identity(identity)
+            for receipt, values in case.reveal(item, ident, actor=actor or config.default_actor()):
+                opened[receipt.id] = values
+        it, receipts, openings, entries = case.item_detail(item)
+        blob_path = case.blobs.path(it.sha256)
+    data: dict[str, Any] = {
+        "sha256": it.sha256,
+        "size": it.size,
+        "media_type": it.media_type,
+        "blob": str(blob_path),
+        "receipts": [
+            {
+                "log_index": r.log_index,
+                "action": r.action,
+                "channel": r.channel,
+                "source": r.source,
+                "note": r.note,
+                "original_name": r.original_name,
+                "collected_at_claimed": r.collected_at_claimed,
+                "collected_by_claimed": r.collected_by_claimed,
+                "received_at_vault_clock": r.received_at_vault_clock,
+                "actor": r.actor,
+                "sealed_fields": [p.field for p in r.protected_fields],
+                **({"opened": opened[r.id]} if r.id in opened else {}),
+            }
+            for r in receipts
+        ],
+        "openings": [
+            {"log_index": o.log_index, "actor": o.actor, "fields": o.fields.split(","), "at": o.opened_at_vault_clock}
+            for o in openings
+        ],
+        "custody_entries": entries,
+    }
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(f"[bold]item[/] sha256:{it.sha256}")
+    out.print(f"  size {it.size} bytes ({_size(it.size)}), media type {it.media_type} (read from content)")
+    out.print(f"  original stored at {blob_path}")
+    for r in data["receipts"]:
+        out.print(f"[bold]receipt[/] (custody entry {r['log_index']}, {r['action']})")
+        for key in (
+            "channel",
+            "source",
+            "note",
+            "original_name",
+            "collected_at_claimed",
+            "collected_by_claimed",
+            "received_at_vault_clock",
+            "actor",
+        ):
+            if r[key] is not None:
+                out.print(f"  {key}: {r[key]}", markup=False)
+        if r["sealed_fields"]:
+            if "opened" in r:
+                for k, v in r["opened"].items():
+                    out.print(f"  {k}: {escape(v)}  [dim](opened; logged)[/]")
+            else:
+                out.print(f"  sealed: {', '.join(r['sealed_fields'])} (use --reveal --identity FILE)")
+    for o in data["openings"]:
+        who = escape(o["actor"])
+        out.print(f"[bold]opened[/] {', '.join(o['fields'])} by {who} at {o['at']} (entry {o['log_index']})")
+
+
+@app.command("log")
+@fails_cleanly
+def log_cmd(
+    case_dir: CaseDir,
+    tail: Annotated[int | None, typer.Option(help="Only the last N entries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The custody log, newest last, with the latest signed checkpoint."""
+    with Case.open(case_dir) as case, case.engine.connect() as conn:
+        size = case.log.size(conn)
+        start = max(0, size - tail) if tail else 0
+        entries = [(i, decode_entry(e)) for i, e in case.log.entries(conn, start, size)]
+        note = case.log.latest_checkpoint(conn)
+    if as_json:
+        out.print_json(json.dumps({"entries": [e for _, e in entries], "checkpoint": note}, ensure_ascii=False))
+        return
+    table = Table("#", "action", "item", "actor", "channel", "vault clock")
+    for i, e in entries:
+        sha = e.get("item_sha256") or ""
+        when = e.get("received_at_vault_clock") or e.get("at_vault_clock") or ""
+        table.add_row(
+            str(i),
+            escape(str(e["action"])),
+            sha[:16],
+            escape(str(e.get("actor", ""))),
+            escape(str(e.get("channel") or "")),
+            when,
+        )
+    out.print(table)
+    out.print("[bold]latest checkpoint[/]")
+    out.print(note or "(none)", markup=False)
+
+
+@app.command("proof")
+@fails_cleanly
+def proof_cmd(
+    case_dir: CaseDir,
+    item: Annotated[str, typer.Argument(help="Item digest or a unique prefix of it.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the proof (.tlog-proof).", dir_okay=False)
+    ],
+) -> None:
+    """Write an offline-verifiable proof that an item is in the custody log."""
+    with Case.open(case_dir) as case:
+        text = case.proof(item)
+        sha = case.resolve(item).sha256
+    output.write_text(text, encoding="utf-8")
+    out.print(
+        f"proof for {sha} written to {output}; check it anywhere with: factfinder verify-proof {output}", markup=False
+    )
+
+
+@app.command()
+@fails_cleanly
+def verify(
+    case_dir: CaseDir,
+    key: Annotated[str | None, typer.Option("--key", help="The log key you trust (vkey); refuse any other.")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Check blob sizes only; do not rehash.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full audit: rehash every blob, rebuild the tree, check every checkpoint and row."""
+    with Case.open(case_dir) as case:
+        if key and key.strip() != case.config.log_key:
+            raise VaultError("this case's log key is not the key you trust: it may have been re-signed")
+        counts = case.counts()
+        with _progress() as progress:
+            task = progress.add_task("verifying", total=counts["bytes"])
+            report = audit.verify_case(case, rehash_blobs=not quick, progress=lambda n: progress.advance(task, n))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "log_size": report.log_size,
+                    "checkpoints": report.checkpoints,
+                    "items": report.items,
+                    "receipts": report.receipts,
+                    "problems": [
+                        {"kind": p.kind, "subject": p.subject, "detail": p.detail, "fatal": p.fatal}
+                        for p in report.problems
+                    ],
+                }
+            )
+        )
+    else:
+        for p in report.problems:
+            style = "red" if p.fatal else "yellow"
+            out.print(f"[{style}]{'DAMAGED' if p.fatal else 'note'}[/] {escape(str(p))}")
+        verdict = "[bold green]intact[/]" if report.ok else "[bold red]NOT intact[/]"
+        out.print(
+            f"{verdict}: {report.items} items ({_size(report.blob_bytes)} rehashed{' (sizes only)' if quick else ''}), "
+            f"{report.receipts} receipts, custody log of {report.log_size} entries, "
+            f"{report.checkpoints} checkpoints checked."
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("verify-proof")
+@fails_cleanly
+def verify_proof_cmd(
+    proof_file: Annotated[Path, typer.Argument(help="A .tlog-proof file from 'factfinder proof'.", dir_okay=False)],
+    blob: Annotated[
+        Path | None, typer.Option("--blob", help="The file the proof is about: check its hash too.")
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help="The log key you trust (vkey).")] = None,
+) -> None:
+    """Verify a proof file alone: no case folder, no server, no trust in either."""
+    try:
+        text = proof_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VaultError(f"{proof_file}: cannot read proof file") from exc
+    try:
+        result = proof.verify_proof(text, blob=blob, trusted_key=key)
+    except VaultError as exc:
+        out.print(f"[bold red]proof does NOT verify:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    e = result.entry
+    out.print("[bold green]proof verifies[/]")
+    out.print(
+        f"  item sha256:{e['item_sha256']} ({e['item_size']} bytes), {e['action']} as custody entry {result.index}"
+    )
+    out.print(
+        f"  received (vault clock) {e['received_at_vault_clock']}, channel {e['channel']}, by {e['actor']}",
+        markup=False,
+    )
+    out.print(f"  in log {result.checkpoint.origin} at checkpoint size {result.checkpoint.size}", markup=False)
+    out.print(
+        f"  log key fingerprint {result.key_fingerprint}{'' if key else ' (compare it with one you got elsewhere)'}"
+    )
+    out.print(
+        f"  the file's bytes {'match the item' if result.blob_checked else 'were not checked (give --blob FILE)'}"
+    )
+
+
+@app.command("export")
+@fails_cleanly
+def export_cmd(
+    case_dir: CaseDir, output: Annotated[Path, typer.Argument(help="The .zip to write.", dir_okay=False)]
+) -> None:
+    """Write a self-contained, verifiable copy of the case (no secret keys)."""
+    with Case.open(case_dir) as case:
+        counts = case.counts()
+        with _progress() as progress:
+            task = progress.add_task("exporting", total=counts["bytes"])
+            result = archive.export_case(case, output, progress=lambda n: progress.advance(task, n))
+    out.print(
+        f"exported {result['items']} items ({_size(result['bytes'])}) to {output}; it carries no secret keys.",
+        markup=False,
+    )
+
+
+@app.command("import")
+@fails_cleanly
+def import_cmd(
+    archive_file: Annotated[Path, typer.Argument(help="A .zip from 'factfinder export'.", dir_okay=False)],
+    case_dir: CaseDir,
+) -> None:
+    """Unpack and fully verify a case archive into a new, read-only case folder."""
+    with archive.import_case(archive_file, case_dir) as case:
+        counts = case.counts()
+    out.print(
+        f"imported and verified {counts['items']} items, custody log of {counts['log_size']} entries, into {case_dir} "
+        "(read-only copy: no signing key)."
+    )
+
+
+def run() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,12 @@
+"""Alembic environment: runs against the engine the vault hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from factfinder.db.models import Base
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.run_migrations()

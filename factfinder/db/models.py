@@ -1,0 +1,136 @@
+"""The case database: SQLAlchemy 2 models.
+
+SQLite is the embedded default (one file other tools can open); PostgreSQL is
+for teams. Every table that records evidence points at the custody-log entry
+that made it, so ``verify`` can compare each row with what the log says; a row
+edited behind the vault's back then shows up as a mismatch.
+
+The custody log itself is stored as C2SP tlog-tiles: entries in bundles of
+256 (``log_entry_bundles``) and hashes in tiles of 256 (``log_tiles``). That
+keeps a million-entry log to a few thousand rows and any proof to a handful of
+reads.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    """One evidentiary original, identified by the SHA-256 of its bytes."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    media_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    first_log_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    received_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+    receipts: Mapped[list[Receipt]] = relationship(back_populates="item", order_by="Receipt.log_index")
+
+
+class Receipt(Base):
+    """One arrival of an item: who brought it, through which channel, when.
+
+    The same bytes arriving twice give one item and two receipts. The
+    ``details_salt`` makes the custody entry's commitment to these details
+    unguessable, so a proof handed to an outsider reveals no source or note.
+    """
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    channel: Mapped[str] = mapped_column(String(64), nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    original_name: Mapped[str | None] = mapped_column(Text)
+    collected_at_claimed: Mapped[str | None] = mapped_column(String(64))
+    collected_by_claimed: Mapped[str | None] = mapped_column(Text)
+    received_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+    details_salt: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
+
+    item: Mapped[Item] = relationship(back_populates="receipts")
+    protected_fields: Mapped[list[ProtectedField]] = relationship(
+        back_populates="receipt", order_by="ProtectedField.field"
+    )
+
+
+class ProtectedField(Base):
+    """A witness identity field, sealed with age to the case's recipients.
+
+    Only ciphertext is ever stored; ``show --reveal`` opens it with an identity
+    file and logs the opening.
+    """
+
+    __tablename__ = "protected_fields"
+    __table_args__ = (UniqueConstraint("receipt_id", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), nullable=False, index=True)
+    field: Mapped[str] = mapped_column(String(64), nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+    receipt: Mapped[Receipt] = relationship(back_populates="protected_fields")
+
+
+class Opening(Base):
+    """A record that someone opened protected fields: the custody of secrets."""
+
+    __tablename__ = "openings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), nullable=False, index=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    fields: Mapped[str] = mapped_column(Text, nullable=False)
+    opened_with: Mapped[str] = mapped_column(Text, nullable=False)
+    opened_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class LogHead(Base):
+    """The committed size of the custody log (one row; also the append lock on PostgreSQL)."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class LogEntryBundle(Base):
+    """Up to 256 consecutive custody entries, each prefixed by its 2-byte length (tlog-tiles)."""
+
+    __tablename__ = "log_entry_bundles"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class LogTile(Base):
+    """Up to 256 consecutive hashes of tree level ``8 * level`` (tlog-tiles, height 8)."""
+
+    __tablename__ = "log_tiles"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class CheckpointRecord(Base):
+    """Every signed checkpoint the log has issued, kept so that audits can check them all."""
+
+    __tablename__ = "checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    signed_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

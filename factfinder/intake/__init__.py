@@ -1,0 +1,1 @@
+"""Intake channels: each turns what arrives into vault items, and nothing else."""

@@ -1,0 +1,303 @@
+"""The full audit behind ``factfinder verify``.
+
+It trusts nothing stored: it rebuilds the Merkle tree from the entries, checks
+each stored hash tile against it, checks every checkpoint's signature and root
+and the consistency proof between successive checkpoints, compares every
+database row with the custody entry that created it, and rehashes every blob.
+Each problem names what is damaged and how; the audit never stops at the
+first one, because an investigator needs the whole list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from factfinder.db.models import Item, LogTile, Opening, ProtectedField, Receipt
+from factfinder.vault import custody, merkle
+from factfinder.vault.blobs import hash_file
+from factfinder.vault.case import Case
+from factfinder.vault.checkpoint import Checkpoint
+from factfinder.vault.errors import CheckpointError
+from factfinder.vault.log import TILE_HEIGHT, TILE_WIDTH, LogCorruptError, split_hashes
+
+# Kinds of problem, as the report names them.
+BLOB_MISSING = "blob missing"
+BLOB_ALTERED = "blob altered"
+ENTRY_ALTERED = "entry altered"
+ROW_ALTERED = "database row altered"
+ROW_MISSING = "database row missing"
+CHECKPOINT_FORGED = "checkpoint forged"
+CHECKPOINT_MISMATCH = "checkpoint does not match log"
+LOG_TRUNCATED = "log truncated"
+LOG_DAMAGED = "log damaged"
+UNCHECKPOINTED = "entries not covered by a checkpoint"
+ORPHAN_BLOB = "unreferenced blob"  # a warning: left by an interrupted intake, harmless
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    subject: str
+    detail: str
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}: {self.detail}"
+
+
+@dataclass
+class AuditReport:
+    log_size: int = 0
+    checkpoints: int = 0
+    items: int = 0
+    receipts: int = 0
+    blob_bytes: int = 0
+    latest_checkpoint: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.fatal for p in self.problems)
+
+    def add(self, kind: str, subject: str, detail: str, *, fatal: bool = True) -> None:
+        self.problems.append(Problem(kind, subject, detail, fatal))
+
+
+def verify_case(case: Case, *, rehash_blobs: bool = True, progress: Callable[[int], None] | None = None) -> AuditReport:
+    report = AuditReport()
+    with case.engine.connect() as conn:
+        entries = _check_log(case, conn, report)
+        _check_rows(case, conn, entries, report)
+    _check_blobs(case, report, rehash_blobs, progress)
+    return report
+
+
+def _check_log(case: Case, conn: Connection, report: AuditReport) -> dict[int, dict[str, Any]]:
+    """Rebuild the tree from the entries; check tiles, checkpoints and consistency."""
+    size = case.log.size(conn)
+    report.log_size = size
+    raw: list[bytes] = []
+    try:
+        for index, entry in case.log.entries(conn, 0, size):
+            if index != len(raw):
+                break
+            raw.append(entry)
+    except LogCorruptError as exc:
+        report.add(LOG_TRUNCATED, "custody log", f"{exc}; the log holds only {len(raw)} readable entries")
+    decoded: dict[int, dict[str, Any]] = {}
+    for index, entry in enumerate(raw):
+        try:
+            record = custody.decode_entry(entry)
+        except ValueError as exc:
+            report.add(ENTRY_ALTERED, f"entry {index}", str(exc))
+            continue
+        if record.get("seq") != index:
+            report.add(ENTRY_ALTERED, f"entry {index}", f"says it is entry {record.get('seq')}")
+        decoded[index] = record
+    tree = merkle.MemoryTree([merkle.leaf_hash(e) for e in raw])
+    _check_tiles(conn, tree, report)
+    _check_checkpoints(case, conn, tree, decoded, report)
+    if 0 in decoded:
+        first = decoded[0]
+        if first.get("action") != custody.CASE_CREATED or first.get("log_key") != case.config.log_key:
+            report.add(ENTRY_ALTERED, "entry 0", "the log does not open with this case's creation and key")
+    return decoded
+
+
+def _check_tiles(conn: Connection, tree: merkle.MemoryTree, report: AuditReport) -> None:
+    """Stored hash tiles must equal the tree rebuilt from the entries."""
+    for level, idx, data in conn.execute(select(LogTile.level, LogTile.idx, LogTile.data)).tuples():
+        tree_level = level * TILE_HEIGHT
+        have = tree.levels[tree_level] if tree_level < len(tree.levels) else []
+        want = have[idx * TILE_WIDTH : (idx + 1) * TILE_WIDTH]
+        stored = split_hashes(data)
+        if stored == want:
+            continue
+        if level == 0:
+            for j, (a, b) in enumerate(zip(stored, want, strict=False)):
+                if a != b:
+                    report.add(
+                        ENTRY_ALTERED,
+                        f"entry {idx * TILE_WIDTH + j}",
+                        "its bytes no longer hash to the leaf hash recorded when it was logged",
+                    )
+            if len(stored) != len(want):
+                report.add(LOG_DAMAGED, f"hash tile 0/{idx}", f"holds {len(stored)} hashes, expected {len(want)}")
+        else:
+            report.add(LOG_DAMAGED, f"hash tile {level}/{idx}", "does not match the tree rebuilt from the entries")
+
+
+def _check_checkpoints(
+    case: Case, conn: Connection, tree: merkle.MemoryTree, decoded: dict[int, dict[str, Any]], report: AuditReport
+) -> None:
+    checkpoints = case.log.checkpoints(conn)
+    report.checkpoints = len(checkpoints)
+    previous: Checkpoint | None = None
+    by_size: dict[int, Checkpoint] = {}
+    for size, note, _signed_at in checkpoints:
+        try:
+            cp = Checkpoint.open(note, case.verifier)
+        except CheckpointError as exc:
+            report.add(CHECKPOINT_FORGED, f"checkpoint at size {size}", str(exc))
+            continue
+        if cp.size != size:
+            report.add(CHECKPOINT_FORGED, f"checkpoint at size {size}", f"its note is for size {cp.size}")
+            continue
+        by_size[size] = cp
+        report.latest_checkpoint = note
+        if size > tree.size:
+            report.add(
+                LOG_TRUNCATED,
+                f"checkpoint at size {size}",
+                f"was signed over {size} entries but the log now holds {tree.size}",
+            )
+            continue
+        if tree.root(size) != cp.root_hash:
+            report.add(CHECKPOINT_MISMATCH, f"checkpoint at size {size}", "its root is not the root of the log")
+        if previous is not None and previous.size > 0 and previous.size <= tree.size:
+            try:
+                proof = merkle.consistency_proof(tree.node, previous.size, size)
+                merkle.verify_consistency(previous.size, size, proof, previous.root_hash, cp.root_hash)
+            except merkle.ProofError as exc:
+                report.add(
+                    CHECKPOINT_MISMATCH,
+                    f"checkpoints {previous.size} -> {size}",
+                    f"not consistent: the log was rewritten between them ({exc})",
+                )
+        previous = cp
+    if not checkpoints:
+        report.add(LOG_TRUNCATED, "checkpoints", "the case has no signed checkpoint at all")
+    elif previous is not None and previous.size < tree.size:
+        report.add(UNCHECKPOINTED, f"entries {previous.size}..{tree.size - 1}", "appended after the latest checkpoint")
+    for index, record in decoded.items():
+        psize = record.get("prev_checkpoint_size")
+        proot = record.get("prev_checkpoint_root")
+        if not isinstance(psize, int) or psize == 0:
+            continue
+        named = by_size.get(psize)
+        if named is None:
+            report.add(ENTRY_ALTERED, f"entry {index}", f"names a checkpoint at size {psize} the case does not have")
+        elif proot != _b64(named.root_hash):
+            report.add(ENTRY_ALTERED, f"entry {index}", f"names a different root for checkpoint {psize}")
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
+    """Each item, receipt and opening row must say what its custody entry says."""
+    rows = conn.execute(select(Item.id, Item.sha256, Item.size, Item.first_log_index)).tuples().all()
+    items = {row[0]: row for row in rows}
+    report.items = len(items)
+    sealed: dict[int, dict[str, bytes]] = {}
+    for rid, name, ct in conn.execute(
+        select(ProtectedField.receipt_id, ProtectedField.field, ProtectedField.ciphertext)
+    ).tuples():
+        sealed.setdefault(rid, {})[name] = ct
+    seen_indexes: set[int] = set()
+    receipts_by_item: dict[int, int] = {}
+    receipt_index: dict[int, int] = {}
+    session = Session(bind=conn)
+    for r in session.scalars(select(Receipt)):
+        report.receipts += 1
+        subject = f"receipt {r.id} (entry {r.log_index})"
+        seen_indexes.add(r.log_index)
+        receipt_index[r.id] = r.log_index
+        receipts_by_item[r.item_id] = receipts_by_item.get(r.item_id, 0) + 1
+        entry = entries.get(r.log_index)
+        item = items.get(r.item_id)
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
+            continue
+        if item is None:
+            report.add(ROW_MISSING, subject, "its item row is gone")
+            continue
+        details = custody.receipt_details(
+            source=r.source,
+            note=r.note,
+            original_name=r.original_name,
+            collected_by_claimed=r.collected_by_claimed,
+            sealed=sealed.get(r.id, {}),
+        )
+        want = {
+            "action": r.action,
+            "item_sha256": item[1],
+            "item_size": item[2],
+            "actor": r.actor,
+            "channel": r.channel,
+            "collected_at_claimed": r.collected_at_claimed,
+            "received_at_vault_clock": r.received_at_vault_clock,
+            "details_sha256": custody.details_commitment(r.details_salt, details),
+        }
+        wrong = sorted(k for k, v in want.items() if entry.get(k) != v)
+        if wrong:
+            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+    for o in session.scalars(select(Opening)):
+        seen_indexes.add(o.log_index)
+        entry = entries.get(o.log_index)
+        subject = f"opening {o.id} (entry {o.log_index})"
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
+            continue
+        want_o = {
+            "action": custody.PROTECTED_OPENED,
+            "actor": o.actor,
+            "fields": o.fields.split(",") if o.fields else [],
+            "opened_with": o.opened_with,
+            "at_vault_clock": o.opened_at_vault_clock,
+            "receipt_log_index": receipt_index.get(o.receipt_id),
+        }
+        wrong = sorted(k for k, v in want_o.items() if entry.get(k) != v)
+        if wrong:
+            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+    for item_id, (_, sha, _, first) in items.items():
+        if item_id not in receipts_by_item:
+            report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
+        entry = entries.get(first)
+        if entry is None or entry.get("item_sha256") != sha or entry.get("action") != custody.ITEM_ADDED:
+            report.add(ROW_ALTERED, f"item {sha[:12]}", f"its first entry ({first}) does not record adding it")
+    for index, entry in entries.items():
+        if entry.get("action") in (*custody.ITEM_ACTIONS, custody.PROTECTED_OPENED) and index not in seen_indexes:
+            report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
+
+
+def _check_blobs(case: Case, report: AuditReport, rehash: bool, progress: Callable[[int], None] | None) -> None:
+    with case.engine.connect() as conn:
+        wanted = dict(conn.execute(select(Item.sha256, Item.size)).tuples().all())
+    present = set(case.blobs.digests())
+    for sha in sorted(wanted):
+        if sha not in present:
+            report.add(BLOB_MISSING, f"item {sha}", "its original is not in the blob store")
+    for sha in sorted(present - set(wanted)):
+        report.add(ORPHAN_BLOB, f"blob {sha[:12]}", "stored but never recorded (an interrupted intake)", fatal=False)
+
+    def check(sha: str) -> tuple[str, str | None, int]:
+        path = case.blobs.path(sha)
+        try:
+            got, size = hash_file(path) if rehash else (sha, path.stat().st_size)
+        except OSError as exc:
+            return sha, f"unreadable ({exc.strerror})", 0
+        if got != sha:
+            return sha, f"its bytes now hash to {got}", size
+        if size != wanted[sha]:
+            return sha, f"holds {size} bytes, recorded {wanted[sha]}", size
+        return sha, None, size
+
+    todo = sorted(set(wanted) & present)
+    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) * 2)) as pool:
+        for sha, problem, size in pool.map(check, todo):
+            report.blob_bytes += size
+            if problem:
+                report.add(BLOB_ALTERED, f"item {sha}", problem)
+            if progress:
+                progress(size)

@@ -1,0 +1,423 @@
+"""A case: the vault's Python API, which the CLI and the web app call.
+
+Everything that changes what the case holds goes through :meth:`Case.record`
+or :meth:`Case.reveal`, which write the rows and their custody entries in one
+database transaction and sign a new checkpoint before committing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pyrage import x25519
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from factfinder import config
+from factfinder.db import engine as dbengine
+from factfinder.db.models import Item, LogHead, Opening, ProtectedField, Receipt
+from factfinder.vault import custody, keys, sealing, sniff
+from factfinder.vault.blobs import BlobStore, StoredBlob
+from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
+from factfinder.vault.errors import (
+    AmbiguousItemError,
+    CaseExistsError,
+    IntakeError,
+    ItemNotFoundError,
+    NotACaseError,
+    VaultError,
+)
+from factfinder.vault.log import CustodyLog
+from factfinder.vault.proof import encode_proof
+
+CHANNELS = ("files", "web", "openrosa", "sms", "bundle", "sync", "usb", "email", "other")
+
+
+def validate_claimed_time(value: str | None) -> str | None:
+    """Keep a claimed time as given, but only if it is ISO 8601 (a date or a date-time)."""
+    if value is None or value == "":
+        return None
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise VaultError(f"claimed time {value!r} is not an ISO 8601 date or date-time") from exc
+    return value
+
+
+@dataclass
+class NewReceipt:
+    """What an intake channel knows about one arrival, before it is recorded."""
+
+    blob: StoredBlob
+    channel: str = "files"
+    source: str | None = None
+    note: str | None = None
+    original_name: str | None = None
+    collected_at_claimed: str | None = None
+    collected_by_claimed: str | None = None
+    protected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of recording one receipt."""
+
+    sha256: str
+    log_index: int
+    new_item: bool
+    media_type: str
+
+
+class Case:
+    """An open case folder."""
+
+    def __init__(self, path: Path, cfg: config.CaseConfig, engine: Engine, signer: Signer | None) -> None:
+        self.path = path
+        self.config = cfg
+        self.engine = engine
+        self.verifier = Verifier.parse(cfg.log_key)
+        if signer is not None and signer.verifier != self.verifier:
+            raise NotACaseError(f"{path}: the signing key does not belong to this case's log")
+        self.log = CustodyLog(self.verifier, signer)
+        self.blobs = BlobStore(path / config.BLOB_DIR, path / config.TMP_DIR)
+        self.recipients = sealing.parse_recipients(cfg.recipients)
+
+    # -- creating and opening ------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: Path,
+        title: str,
+        *,
+        actor: str,
+        identity_out: Path | None = None,
+        extra_recipients: Sequence[str] = (),
+        database_url: str | None = None,
+    ) -> tuple[Case, Path]:
+        """Create a case folder; return the case and where the witness identity was written."""
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise CaseExistsError(f"{path}: exists and is not an empty folder")
+        path.mkdir(parents=True, exist_ok=True)
+        case_id = str(uuid.uuid4())
+        signer = Signer.generate(f"factfinder/{case_id}")
+        identity = keys.generate_identity()
+        recipients = [str(identity.to_public()), *extra_recipients]
+        sealing.parse_recipients(recipients)
+        identity_path = identity_out or path / config.KEYS_DIR / config.IDENTITY_FILE
+        keys.write_secret(path / config.KEYS_DIR / config.SIGNING_KEY_FILE, signer.encode() + "\n")
+        keys.write_secret(identity_path, keys.identity_file_text(identity))
+        cfg = config.CaseConfig(
+            case_id=case_id,
+            title=title,
+            created_at=custody.vault_clock(),
+            log_key=signer.verifier.encode(),
+            recipients=recipients,
+            database_url=database_url,
+        )
+        for sub in (config.BLOB_DIR, config.TMP_DIR):
+            (path / sub).mkdir(exist_ok=True)
+        engine = dbengine.make_engine(database_url or dbengine.sqlite_url(path / config.DB_FILE))
+        dbengine.upgrade(engine)
+        case = cls(path, cfg, engine, signer)
+        with engine.begin() as conn:
+            conn.execute(insert(LogHead).values(id=1, size=0))
+            entry = custody.encode_entry(
+                0,
+                custody.CASE_CREATED,
+                0,
+                None,
+                actor=actor,
+                case_id=case_id,
+                title=title,
+                log_key=cfg.log_key,
+                recipients=recipients,
+                at_vault_clock=cfg.created_at,
+            )
+            case.log.append(conn, [entry])
+            case.log.checkpoint(conn, cfg.created_at)
+        cfg.save(path)  # written last: a folder without case.json is not a case
+        return case, identity_path
+
+    @classmethod
+    def open(cls, path: Path) -> Case:
+        cfg = config.CaseConfig.load(path)
+        signer = keys.load_signer(path / config.KEYS_DIR / config.SIGNING_KEY_FILE)
+        url = cfg.database_url or dbengine.sqlite_url(path / config.DB_FILE)
+        if cfg.database_url is None and not (path / config.DB_FILE).is_file():
+            raise NotACaseError(f"{path}: the case database {config.DB_FILE} is missing")
+        engine = dbengine.make_engine(url)
+        if not dbengine.schema_is_current(engine):
+            raise NotACaseError(f"{path}: the case database was made by another factfinder version")
+        return cls(path, cfg, engine, signer)
+
+    @property
+    def read_only(self) -> bool:
+        return self.log.signer is None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- intake --------------------------------------------------------------------------
+
+    def record(self, receipts: Sequence[NewReceipt], *, actor: str) -> list[Recorded]:
+        """Record arrivals of stored blobs: items, receipts, sealed fields, custody entries.
+
+        One transaction for the whole batch, ending with a signed checkpoint:
+        either every receipt in it is in the case, or none is.
+        """
+        if not receipts:
+            return []
+        self.log._require_signer()
+        now = custody.vault_clock()
+        sealed_by_receipt = [
+            {name: sealing.seal(value, self.recipients) for name, value in sorted(r.protected.items()) if value}
+            for r in receipts
+        ]
+        for r in receipts:
+            unknown = set(r.protected) - set(sealing.PROTECTED_FIELDS)
+            if unknown:
+                raise VaultError(f"unknown protected field(s): {', '.join(sorted(unknown))}")
+            if not self.blobs.exists(r.blob.sha256):
+                raise IntakeError(f"blob {r.blob.sha256[:12]} is not in the store")
+        out: list[Recorded] = []
+        with self.engine.begin() as conn:
+            head = self.log.head(conn, lock=True)
+            digests = sorted({r.blob.sha256 for r in receipts})
+            known = {
+                sha: (item_id, mtype)
+                for sha, item_id, mtype in conn.execute(
+                    select(Item.sha256, Item.id, Item.media_type).where(Item.sha256.in_(digests))
+                )
+            }
+            entries: list[bytes] = []
+            receipt_rows: list[dict[str, Any]] = []
+            new_items: list[dict[str, Any]] = []
+            for offset, (r, sealed) in enumerate(zip(receipts, sealed_by_receipt, strict=True)):
+                seq = head.size + offset
+                new_item = r.blob.sha256 not in known
+                if new_item:
+                    mtype = sniff.media_type(r.blob.head)
+                    known[r.blob.sha256] = (None, mtype)  # type: ignore[assignment]
+                    new_items.append(
+                        {
+                            "sha256": r.blob.sha256,
+                            "size": r.blob.size,
+                            "media_type": mtype,
+                            "first_log_index": seq,
+                            "received_at_vault_clock": now,
+                        }
+                    )
+                action = custody.ITEM_ADDED if new_item else custody.ITEM_RECEIVED
+                salt = secrets.token_bytes(16)
+                details = custody.receipt_details(
+                    source=r.source,
+                    note=r.note,
+                    original_name=r.original_name,
+                    collected_by_claimed=r.collected_by_claimed,
+                    sealed=sealed,
+                )
+                entries.append(
+                    custody.encode_entry(
+                        seq,
+                        action,
+                        head.checkpoint_size,
+                        head.checkpoint_root,
+                        item_sha256=r.blob.sha256,
+                        item_size=r.blob.size,
+                        actor=actor,
+                        channel=r.channel,
+                        collected_at_claimed=r.collected_at_claimed,
+                        received_at_vault_clock=now,
+                        details_sha256=custody.details_commitment(salt, details),
+                    )
+                )
+                receipt_rows.append(
+                    {
+                        "sha256": r.blob.sha256,
+                        "log_index": seq,
+                        "action": action,
+                        "actor": actor,
+                        "channel": r.channel,
+                        "source": r.source,
+                        "note": r.note,
+                        "original_name": r.original_name,
+                        "collected_at_claimed": r.collected_at_claimed,
+                        "collected_by_claimed": r.collected_by_claimed,
+                        "received_at_vault_clock": now,
+                        "details_salt": salt,
+                    }
+                )
+                out.append(Recorded(r.blob.sha256, seq, new_item, known[r.blob.sha256][1]))
+            if new_items:
+                conn.execute(insert(Item), new_items)
+            ids = dict(conn.execute(select(Item.sha256, Item.id).where(Item.sha256.in_(digests))).tuples().all())
+            for row in receipt_rows:
+                row["item_id"] = ids[row.pop("sha256")]
+            conn.execute(insert(Receipt), receipt_rows)
+            sealed_rows = [
+                (head.size + i, name, ct) for i, sealed in enumerate(sealed_by_receipt) for name, ct in sealed.items()
+            ]
+            if sealed_rows:
+                rids = dict(
+                    conn.execute(
+                        select(Receipt.log_index, Receipt.id).where(
+                            Receipt.log_index.in_(sorted({s for s, _, _ in sealed_rows}))
+                        )
+                    )
+                    .tuples()
+                    .all()
+                )
+                conn.execute(
+                    insert(ProtectedField),
+                    [{"receipt_id": rids[s], "field": name, "ciphertext": ct} for s, name, ct in sealed_rows],
+                )
+            self.log.append(conn, entries)
+            self.log.checkpoint(conn, now)
+        return out
+
+    def add_bytes(self, data: bytes, *, actor: str, **details: Any) -> Recorded:
+        """Store and record one item given in memory (for small items and tests)."""
+        blob = self.blobs.put_bytes(data)
+        return self.record([NewReceipt(blob=blob, **details)], actor=actor)[0]
+
+    # -- reading -------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> Item:
+        """The item whose digest is ``ref`` or starts with it (at least 4 hex digits)."""
+        prefix = ref.lower().removeprefix("sha256:")
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            raise ItemNotFoundError(f"{ref!r}: give at least 4 hex digits of the item's SHA-256")
+        with Session(self.engine) as s:
+            found = s.scalars(select(Item).where(Item.sha256 >= prefix, Item.sha256 < prefix + "g").limit(2)).all()
+            if not found:
+                raise ItemNotFoundError(f"no item with a digest starting {prefix}")
+            if len(found) > 1:
+                raise AmbiguousItemError(f"{prefix} matches more than one item: give more digits")
+            s.expunge(found[0])
+            return found[0]
+
+    def items(self, *, limit: int | None = None, offset: int = 0) -> list[tuple[Item, int]]:
+        """Items in order of first arrival, each with its number of receipts."""
+        from sqlalchemy import func
+
+        with Session(self.engine) as s:
+            q = (
+                select(Item, func.count(Receipt.id))
+                .join(Receipt, Receipt.item_id == Item.id)
+                .group_by(Item.id)
+                .order_by(Item.first_log_index)
+                .offset(offset)
+            )
+            if limit is not None:
+                q = q.limit(limit)
+            rows = [(item, int(n)) for item, n in s.execute(q).tuples()]
+            s.expunge_all()
+            return rows
+
+    def item_detail(self, ref: str) -> tuple[Item, list[Receipt], list[Opening], list[dict[str, Any]]]:
+        """An item with its receipts, openings of its sealed fields and custody entries."""
+        item = self.resolve(ref)
+        with Session(self.engine) as s:
+            receipts = list(
+                s.scalars(
+                    select(Receipt)
+                    .where(Receipt.item_id == item.id)
+                    .options(selectinload(Receipt.protected_fields))
+                    .order_by(Receipt.log_index)
+                )
+            )
+            openings = list(
+                s.scalars(
+                    select(Opening).where(Opening.receipt_id.in_([r.id for r in receipts])).order_by(Opening.log_index)
+                )
+            )
+            s.expunge_all()
+        indexes = sorted([r.log_index for r in receipts] + [o.log_index for o in openings])
+        with self.engine.connect() as conn:
+            entries = [custody.decode_entry(self.log.entry(conn, i)) for i in indexes]
+        return item, receipts, openings, entries
+
+    def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return {
+                "items": int(conn.execute(select(func.count(Item.id))).scalar_one()),
+                "receipts": int(conn.execute(select(func.count(Receipt.id))).scalar_one()),
+                "bytes": int(conn.execute(select(func.coalesce(func.sum(Item.size), 0))).scalar_one()),
+                "log_size": self.log.size(conn),
+            }
+
+    def proof(self, ref: str) -> str:
+        """An offline-verifiable proof file for the item's first arrival, at the latest checkpoint."""
+        item = self.resolve(ref)
+        with self.engine.connect() as conn:
+            note = self.log.latest_checkpoint(conn)
+            if note is None:
+                raise VaultError("the case has no signed checkpoint yet")
+            checkpoint = Checkpoint.open(note, self.verifier)
+            hashes = self.log.inclusion_proof(conn, item.first_log_index, checkpoint.size)
+            entry = self.log.entry(conn, item.first_log_index)
+        return encode_proof(item.first_log_index, hashes, note, entry, self.config.log_key)
+
+    # -- protected fields ----------------------------------------------------------------
+
+    def reveal(self, ref: str, identity: x25519.Identity, *, actor: str) -> list[tuple[Receipt, dict[str, str]]]:
+        """Open an item's sealed witness fields; each opening becomes a custody entry first."""
+        item, receipts, _, _ = self.item_detail(ref)
+        opened: list[tuple[Receipt, dict[str, str]]] = []
+        for r in receipts:
+            if r.protected_fields:
+                opened.append((r, {p.field: sealing.open_sealed(p.ciphertext, identity) for p in r.protected_fields}))
+        if not opened:
+            return []
+        self.log._require_signer()
+        now = custody.vault_clock()
+        opened_with = str(identity.to_public())
+        with self.engine.begin() as conn:
+            head = self.log.head(conn, lock=True)
+            entries, rows = [], []
+            for i, (r, values) in enumerate(opened):
+                seq = head.size + i
+                names = sorted(values)
+                entries.append(
+                    custody.encode_entry(
+                        seq,
+                        custody.PROTECTED_OPENED,
+                        head.checkpoint_size,
+                        head.checkpoint_root,
+                        item_sha256=item.sha256,
+                        receipt_log_index=r.log_index,
+                        fields=names,
+                        actor=actor,
+                        opened_with=opened_with,
+                        at_vault_clock=now,
+                    )
+                )
+                rows.append(
+                    {
+                        "receipt_id": r.id,
+                        "log_index": seq,
+                        "actor": actor,
+                        "fields": ",".join(names),
+                        "opened_with": opened_with,
+                        "opened_at_vault_clock": now,
+                    }
+                )
+            conn.execute(insert(Opening), rows)
+            self.log.append(conn, entries)
+            self.log.checkpoint(conn, now)
+        return opened

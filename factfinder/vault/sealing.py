@@ -1,0 +1,35 @@
+"""Sealing witness identity fields with age (https://age-encryption.org/v1).
+
+A field is encrypted at intake to every recipient of the case, so a seized
+database or blob store holds only ciphertext. Opening needs an identity file,
+which should live off the machine (on a token or a USB key) when not in use.
+"""
+
+from __future__ import annotations
+
+import pyrage
+from pyrage import x25519
+
+from factfinder.vault.errors import IdentityError, VaultError
+
+PROTECTED_FIELDS = ("witness_name", "witness_phone", "witness_contact")
+
+
+def parse_recipients(recipients: list[str]) -> list[x25519.Recipient]:
+    try:
+        return [x25519.Recipient.from_str(r) for r in recipients]
+    except pyrage.RecipientError as exc:
+        raise VaultError("a case recipient is not a valid age public key") from exc
+
+
+def seal(value: str, recipients: list[x25519.Recipient]) -> bytes:
+    if not recipients:
+        raise VaultError("the case has no recipients to seal witness fields to")
+    return bytes(pyrage.encrypt(value.encode("utf-8"), recipients))
+
+
+def open_sealed(ciphertext: bytes, identity: x25519.Identity) -> str:
+    try:
+        return bytes(pyrage.decrypt(ciphertext, [identity])).decode("utf-8")
+    except pyrage.DecryptError as exc:
+        raise IdentityError("this identity cannot open the case's sealed fields (wrong identity file?)") from exc
