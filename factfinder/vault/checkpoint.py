@@ -58,7 +58,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may itself contain "+"
         if len(parts) != 3 or not _valid_key_name(parts[0]):
             raise CheckpointError("malformed verifier key: expected name+hash+key")
         name, hash_hex, blob = parts
@@ -107,7 +107,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise CheckpointError("malformed signing key file")
         try:
