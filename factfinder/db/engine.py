@@ -2,12 +2,16 @@
 
 SQLite is set up for evidence, not speed alone: WAL so readers never block the
 writer, ``synchronous=FULL`` so a commit the vault has reported survives a
-power cut, and ``BEGIN IMMEDIATE`` so two writers queue up instead of failing
-half-way through a transaction.
+power cut, and ``BEGIN IMMEDIATE`` for write transactions (opened with
+:func:`write_transaction`) so two writers queue up instead of failing half-way
+through. Reads use a plain deferred ``BEGIN``: a consistent snapshot that
+takes no lock, so an audit or an export never holds up intake.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +19,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE = "factfinder_write"
 
 
 def sqlite_url(path: Path) -> str:
@@ -40,10 +45,19 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that takes the write lock at once and commits on success."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -23,6 +23,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -80,8 +81,7 @@ def _snapshot_database(case: Case, target: Path) -> list[str]:
     dbengine.upgrade(dest)
     try:
         with case.engine.connect() as src, dest.begin() as out:
-            if src.dialect.name == "sqlite":
-                src.exec_driver_sql("BEGIN")  # one snapshot for every table read below
+            # One read transaction (a deferred BEGIN on SQLite, a snapshot in WAL) for every table below.
             for table in Base.metadata.sorted_tables:
                 rows = [dict(r._mapping) for r in src.execute(select(table))]
                 for i in range(0, len(rows), 5000):
@@ -184,7 +184,7 @@ def import_case(archive: Path, target: Path) -> Case:
         if target.exists():
             target.rmdir()
         work.rename(target)
-    except (ValueError, VaultError) as exc:
+    except (ValueError, VaultError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         shutil.rmtree(work, ignore_errors=True)
         if isinstance(exc, ArchiveError):
             raise

@@ -113,7 +113,7 @@ def _check_log(case: Case, conn: Connection, report: AuditReport) -> dict[int, d
 
 def _check_tiles(conn: Connection, tree: merkle.MemoryTree, report: AuditReport) -> None:
     """Stored hash tiles must equal the tree rebuilt from the entries."""
-    for level, idx, data in conn.execute(select(LogTile.level, LogTile.idx, LogTile.data)).tuples():
+    for level, idx, data in conn.execute(select(LogTile.level, LogTile.idx, LogTile.data)):
         tree_level = level * TILE_HEIGHT
         have = tree.levels[tree_level] if tree_level < len(tree.levels) else []
         want = have[idx * TILE_WIDTH : (idx + 1) * TILE_WIDTH]
@@ -141,14 +141,17 @@ def _check_checkpoints(
     report.checkpoints = len(checkpoints)
     previous: Checkpoint | None = None
     by_size: dict[int, Checkpoint] = {}
+    forged: set[int] = set()
     for size, note, _signed_at in checkpoints:
         try:
             cp = Checkpoint.open(note, case.verifier)
         except CheckpointError as exc:
             report.add(CHECKPOINT_FORGED, f"checkpoint at size {size}", str(exc))
+            forged.add(size)
             continue
         if cp.size != size:
             report.add(CHECKPOINT_FORGED, f"checkpoint at size {size}", f"its note is for size {cp.size}")
+            forged.add(size)
             continue
         by_size[size] = cp
         report.latest_checkpoint = note
@@ -179,8 +182,8 @@ def _check_checkpoints(
     for index, record in decoded.items():
         psize = record.get("prev_checkpoint_size")
         proot = record.get("prev_checkpoint_root")
-        if not isinstance(psize, int) or psize == 0:
-            continue
+        if not isinstance(psize, int) or psize == 0 or psize in forged:
+            continue  # entries naming a forged checkpoint are not themselves damaged
         named = by_size.get(psize)
         if named is None:
             report.add(ENTRY_ALTERED, f"entry {index}", f"names a checkpoint at size {psize} the case does not have")
@@ -196,13 +199,13 @@ def _b64(data: bytes) -> str:
 
 def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
     """Each item, receipt and opening row must say what its custody entry says."""
-    rows = conn.execute(select(Item.id, Item.sha256, Item.size, Item.first_log_index)).tuples().all()
+    rows = conn.execute(select(Item.id, Item.sha256, Item.size, Item.first_log_index)).all()
     items = {row[0]: row for row in rows}
     report.items = len(items)
     sealed: dict[int, dict[str, bytes]] = {}
     for rid, name, ct in conn.execute(
         select(ProtectedField.receipt_id, ProtectedField.field, ProtectedField.ciphertext)
-    ).tuples():
+    ):
         sealed.setdefault(rid, {})[name] = ct
     seen_indexes: set[int] = set()
     receipts_by_item: dict[int, int] = {}
@@ -273,7 +276,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
 
 def _check_blobs(case: Case, report: AuditReport, rehash: bool, progress: Callable[[int], None] | None) -> None:
     with case.engine.connect() as conn:
-        wanted = dict(conn.execute(select(Item.sha256, Item.size)).tuples().all())
+        wanted = dict(conn.execute(select(Item.sha256, Item.size)).all())
     present = set(case.blobs.digests())
     for sha in sorted(wanted):
         if sha not in present:

@@ -126,7 +126,7 @@ class Case:
         engine = dbengine.make_engine(database_url or dbengine.sqlite_url(path / config.DB_FILE))
         dbengine.upgrade(engine)
         case = cls(path, cfg, engine, signer)
-        with engine.begin() as conn:
+        with dbengine.write_transaction(engine) as conn:
             conn.execute(insert(LogHead).values(id=1, size=0))
             entry = custody.encode_entry(
                 0,
@@ -193,7 +193,7 @@ class Case:
             if not self.blobs.exists(r.blob.sha256):
                 raise IntakeError(f"blob {r.blob.sha256[:12]} is not in the store")
         out: list[Recorded] = []
-        with self.engine.begin() as conn:
+        with dbengine.write_transaction(self.engine) as conn:
             head = self.log.head(conn, lock=True)
             digests = sorted({r.blob.sha256 for r in receipts})
             known = {
@@ -387,7 +387,7 @@ class Case:
         self.log._require_signer()
         now = custody.vault_clock()
         opened_with = str(identity.to_public())
-        with self.engine.begin() as conn:
+        with dbengine.write_transaction(self.engine) as conn:
             head = self.log.head(conn, lock=True)
             entries, rows = [], []
             for i, (r, values) in enumerate(opened):
