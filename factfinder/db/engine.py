@@ -60,6 +60,11 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave out of migrations' comparisons what SQLite's FTS5 makes for itself."""
+    return not (type_ == "table" and name is not None and name.startswith("item_texts_fts"))
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -72,8 +77,16 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
-def schema_is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def schema_state(engine: Engine) -> str:
+    """``current``, ``behind`` (an older factfinder made it: upgradable) or ``unknown``."""
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-    return current == head
+    if current == scripts.get_current_head():
+        return "current"
+    known = {rev.revision for rev in scripts.walk_revisions()}
+    return "behind" if current in known else "unknown"
+
+
+def schema_is_current(engine: Engine) -> bool:
+    return schema_state(engine) == "current"

@@ -13,7 +13,7 @@ reads.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -134,3 +134,80 @@ class CheckpointRecord(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     note: Mapped[str] = mapped_column(Text, nullable=False)
     signed_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+# -- the team: accounts, sessions, tokens (not evidence, so not in the custody log) ----------
+
+
+class User(Base):
+    """An account on the case's web app; the role decides what it may see and do."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's secret is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts. Only its SHA-256 is stored; it is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class Upload(Base):
+    """A resumable upload in progress: bytes so far live in ``tmp/uploads/<id>``."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    total_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    received: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    filename: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # set once complete and in the blob store
+
+
+class ItemText(Base):
+    """Searchable text of an item (testimony text, receipts' notes and sources).
+
+    Derived, not evidence: it can be rebuilt from the blobs and receipts. On
+    SQLite an FTS5 index mirrors it; on PostgreSQL a GIN index over its tsvector.
+    """
+
+    __tablename__ = "item_texts"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Publication(Base):
+    """An item marked publishable: what observers may see. Logged as a custody entry."""
+
+    __tablename__ = "publications"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from factfinder.db.models import Item, LogTile, Opening, ProtectedField, Receipt
+from factfinder.db.models import Item, LogTile, Opening, ProtectedField, Publication, Receipt
 from factfinder.vault import custody, merkle
 from factfinder.vault.blobs import hash_file
 from factfinder.vault.case import Case
@@ -263,6 +263,23 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
         wrong = sorted(k for k, v in want_o.items() if entry.get(k) != v)
         if wrong:
             report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+    for pub in session.scalars(select(Publication)):
+        seen_indexes.add(pub.log_index)
+        entry = entries.get(pub.log_index)
+        subject = f"publication of item {pub.item_id} (entry {pub.log_index})"
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
+            continue
+        item = items.get(pub.item_id)
+        want_p = {
+            "action": custody.ITEM_PUBLISHED,
+            "actor": pub.actor,
+            "at_vault_clock": pub.at_vault_clock,
+            "item_sha256": item[1] if item else None,
+        }
+        wrong = sorted(k for k, v in want_p.items() if entry.get(k) != v)
+        if wrong:
+            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -270,7 +287,9 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
         if entry is None or entry.get("item_sha256") != sha or entry.get("action") != custody.ITEM_ADDED:
             report.add(ROW_ALTERED, f"item {sha[:12]}", f"its first entry ({first}) does not record adding it")
     for index, entry in entries.items():
-        if entry.get("action") in (*custody.ITEM_ACTIONS, custody.PROTECTED_OPENED) and index not in seen_indexes:
+        if entry.get("action") in (*custody.ITEM_ACTIONS, custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED) and (
+            index not in seen_indexes
+        ):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
 
 

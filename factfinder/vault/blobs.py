@@ -84,6 +84,14 @@ class BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path(sha256), "rb")
 
+    def stored(self, sha256: str) -> StoredBlob:
+        """A :class:`StoredBlob` for bytes already in the store (to record them again)."""
+        path = self.path(sha256)
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+            size = os.fstat(fh.fileno()).st_size
+        return StoredBlob(sha256, size, head, False, path.parent)
+
     def digests(self) -> Iterator[str]:
         """Every digest with a file in the store (for audits)."""
         base = self.root / "sha256"

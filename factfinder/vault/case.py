@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from factfinder import config
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Item, LogHead, Opening, ProtectedField, Receipt
+from factfinder.db.models import Item, LogHead, Opening, ProtectedField, Publication, Receipt
 from factfinder.vault import custody, keys, sealing, sniff
 from factfinder.vault.blobs import BlobStore, StoredBlob
 from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
@@ -153,7 +153,11 @@ class Case:
         if cfg.database_url is None and not (path / config.DB_FILE).is_file():
             raise NotACaseError(f"{path}: the case database {config.DB_FILE} is missing")
         engine = dbengine.make_engine(url)
-        if not dbengine.schema_is_current(engine):
+        state = dbengine.schema_state(engine)
+        if state == "behind" and signer is not None:
+            dbengine.upgrade(engine)  # an older factfinder's case: migrations only add
+        elif state != "current":
+            engine.dispose()
             raise NotACaseError(f"{path}: the case database was made by another factfinder version")
         return cls(path, cfg, engine, signer)
 
@@ -363,15 +367,20 @@ class Case:
 
     def proof(self, ref: str) -> str:
         """An offline-verifiable proof file for the item's first arrival, at the latest checkpoint."""
-        item = self.resolve(ref)
+        return self.entry_proof(self.resolve(ref).first_log_index)
+
+    def entry_proof(self, index: int) -> str:
+        """A proof file for custody entry ``index`` at the latest checkpoint."""
         with self.engine.connect() as conn:
             note = self.log.latest_checkpoint(conn)
             if note is None:
                 raise VaultError("the case has no signed checkpoint yet")
             checkpoint = Checkpoint.open(note, self.verifier)
-            hashes = self.log.inclusion_proof(conn, item.first_log_index, checkpoint.size)
-            entry = self.log.entry(conn, item.first_log_index)
-        return encode_proof(item.first_log_index, hashes, note, entry, self.config.log_key)
+            if not 0 <= index < checkpoint.size:
+                raise ItemNotFoundError(f"no custody entry {index} under the latest checkpoint")
+            hashes = self.log.inclusion_proof(conn, index, checkpoint.size)
+            entry = self.log.entry(conn, index)
+        return encode_proof(index, hashes, note, entry, self.config.log_key)
 
     # -- protected fields ----------------------------------------------------------------
 
@@ -421,3 +430,30 @@ class Case:
             self.log.append(conn, entries)
             self.log.checkpoint(conn, now)
         return opened
+
+    # -- publication ---------------------------------------------------------------------
+
+    def publish(self, ref: str, *, actor: str) -> bool:
+        """Mark an item publishable (observers may then see it); False if it already was."""
+        item = self.resolve(ref)
+        self.log._require_signer()
+        now = custody.vault_clock()
+        with dbengine.write_transaction(self.engine) as conn:
+            if conn.execute(select(Publication.item_id).where(Publication.item_id == item.id)).first():
+                return False
+            head = self.log.head(conn, lock=True)
+            entry = custody.encode_entry(
+                head.size,
+                custody.ITEM_PUBLISHED,
+                head.checkpoint_size,
+                head.checkpoint_root,
+                item_sha256=item.sha256,
+                actor=actor,
+                at_vault_clock=now,
+            )
+            conn.execute(
+                insert(Publication).values(item_id=item.id, log_index=head.size, actor=actor, at_vault_clock=now)
+            )
+            self.log.append(conn, [entry])
+            self.log.checkpoint(conn, now)
+        return True

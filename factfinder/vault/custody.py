@@ -31,6 +31,7 @@ ENTRY_FORMAT = "factfinder/custody-entry/v1"
 ITEM_ADDED = "item.added"
 ITEM_RECEIVED = "item.received"
 PROTECTED_OPENED = "protected.opened"
+ITEM_PUBLISHED = "item.published"
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 

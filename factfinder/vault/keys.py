@@ -46,12 +46,18 @@ def load_identity(path: Path) -> x25519.Identity:
     """Read an age identity file (comments allowed, as age-keygen writes them)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IdentityError(f"{path}: cannot read identity file ({exc.strerror})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise IdentityError(f"{path}: cannot read identity file ({reason})") from exc
+    return parse_identity(text, str(path))
+
+
+def parse_identity(text: str, where: str = "identity") -> x25519.Identity:
+    """An age X25519 identity from the text of an identity file."""
     keys = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if len(keys) != 1 or not keys[0].startswith("AGE-SECRET-KEY-"):
-        raise IdentityError(f"{path}: not an age identity file")
+        raise IdentityError(f"{where}: not an age identity file")
     try:
         return x25519.Identity.from_str(keys[0])
     except pyrage.IdentityError as exc:
-        raise IdentityError(f"{path}: malformed age identity") from exc
+        raise IdentityError(f"{where}: malformed age identity") from exc

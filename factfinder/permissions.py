@@ -1,0 +1,67 @@
+"""Who may do what: the one permission matrix every route checks.
+
+Four roles, least privilege first. A route names the single permission it
+needs; the web app refuses any route that names none (see ``web/app.py``), so
+no page can be left unguarded by accident.
+
+- **observer** sees only what an investigator has marked publishable.
+- **analyst** sees all evidence, custody and search; witness identities are
+  replaced by pseudonyms and can never be opened.
+- **investigator** does everything with evidence: adds it, marks it
+  publishable, and opens sealed witness fields with the case identity (each
+  opening is a custody entry).
+- **admin** manages accounts and settings. It does not see evidence beyond
+  what observers see: running the server is not a reason to read testimony.
+  A person who is both keeps two accounts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OBSERVER = "observer"
+    ANALYST = "analyst"
+    INVESTIGATOR = "investigator"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"  # anyone, signed in or not: the submission page, sign-in, receipts
+    SIGNED_IN = "signed-in"  # any account: own tokens, sign-out
+    VIEW_PUBLISHED = "view-published"
+    VIEW_EVIDENCE = "view-evidence"  # all items, originals, proofs, custody log, search
+    ADD_EVIDENCE = "add-evidence"
+    PUBLISH = "publish"
+    REVEAL_PROTECTED = "reveal-protected"
+    MANAGE_USERS = "manage-users"
+
+
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.OBSERVER: frozenset({Permission.VIEW_PUBLISHED}),
+    Role.ANALYST: frozenset({Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE}),
+    Role.INVESTIGATOR: frozenset(
+        {
+            Permission.VIEW_PUBLISHED,
+            Permission.VIEW_EVIDENCE,
+            Permission.ADD_EVIDENCE,
+            Permission.PUBLISH,
+            Permission.REVEAL_PROTECTED,
+        }
+    ),
+    Role.ADMIN: frozenset({Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS}),
+}
+
+
+def allows(role: Role | str | None, permission: Permission) -> bool:
+    """Whether an account with ``role`` (None: not signed in) may use ``permission``."""
+    if permission is Permission.PUBLIC:
+        return True
+    if role is None:
+        return False
+    try:
+        granted = MATRIX[Role(role)]
+    except ValueError:
+        return False  # an unknown role in the database gets nothing
+    return permission is Permission.SIGNED_IN or permission in granted

@@ -1,0 +1,46 @@
+"""Processing steps run on new items: idempotent, resumable, safe to re-run.
+
+For now one step: the search text of each item (its own text when it is a
+text file, plus the sources, notes and file names of its receipts). Derived
+data only; evidence is never touched, and running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from factfinder.db import engine as dbengine
+from factfinder.db.models import Item, ItemText, Receipt
+from factfinder.vault.case import Case
+
+MAX_TEXT_BYTES = 2 << 20  # longer texts are indexed by their first 2 MiB
+
+
+def _item_text(case: Case, item: Item, receipts: list[Receipt]) -> str:
+    parts: list[str] = []
+    if item.media_type.startswith("text/"):
+        with open(case.blobs.path(item.sha256), "rb") as fh:
+            parts.append(fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace"))
+    for r in receipts:
+        parts += [v for v in (r.source, r.note, r.original_name) if v]
+    return "\n".join(parts)
+
+
+def index_items(case: Case, *, only_new: bool = True) -> int:
+    """Build the search text of items that have none (or of all); return how many."""
+    with Session(case.engine) as s:
+        q = select(Item).options(selectinload(Item.receipts)).order_by(Item.id)
+        if only_new:
+            q = q.where(~Item.id.in_(select(ItemText.item_id)))
+        items = list(s.scalars(q))
+        s.expunge_all()
+    done = 0
+    for start in range(0, len(items), 500):
+        batch = items[start : start + 500]
+        rows = [{"item_id": i.id, "body": _item_text(case, i, i.receipts)} for i in batch]
+        with dbengine.write_transaction(case.engine) as conn:
+            conn.execute(delete(ItemText).where(ItemText.item_id.in_([i.id for i in batch])))
+            conn.execute(insert(ItemText), rows)
+        done += len(batch)
+    return done

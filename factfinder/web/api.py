@@ -1,0 +1,327 @@
+"""The JSON API under /api/v1: the same operations as the pages, for scripts and the upload JS.
+
+Scripts authenticate with ``Authorization: Bearer <token>`` (made on the
+account page or with ``factfinder users token``). A browser session may call
+it too; then state-changing calls need the ``X-CSRF-Token`` header.
+Anonymous calls are only the public ones a witness's browser makes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from factfinder import browse, pipeline
+from factfinder.intake import uploads, webform
+from factfinder.permissions import Permission
+from factfinder.vault import custody
+from factfinder.vault.case import Case
+from factfinder.vault.errors import IntakeError, VaultError
+from factfinder.web.auth import Caller, check_csrf, need
+from factfinder.web.views import checkpoint_status, item_view, receipt_check
+
+router = APIRouter(tags=["factfinder"])
+
+
+def _case(request: Request) -> Case:
+    case: Case = request.app.state.case
+    return case
+
+
+async def _csrf(request: Request, who: Caller) -> None:
+    if who.account is not None:  # only a signed-in browser carries ambient authority worth forging
+        await check_csrf(request, who)
+
+
+class ItemSummary(BaseModel):
+    sha256: str
+    size: int
+    media_type: str
+    receipts: int
+    published: bool
+    first_log_index: int
+    received_at_vault_clock: str
+
+
+class ItemList(BaseModel):
+    items: list[ItemSummary]
+    total: int
+    page: int
+    pages: int
+
+
+class UploadCreate(BaseModel):
+    size: int = Field(ge=0, le=1 << 50)
+    filename: str | None = Field(default=None, max_length=1024)
+
+
+class UploadStatus(BaseModel):
+    id: str
+    size: int
+    offset: int
+    complete: bool
+
+
+class UploadComplete(BaseModel):
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+
+
+class SubmissionIn(BaseModel):
+    testimony: str = Field(default="", max_length=webform.MAX_TESTIMONY_CHARS)
+    language: str | None = Field(default=None, max_length=8)
+    campaign: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=100)
+    contact: str | None = Field(default=None, max_length=1000)
+    uploads: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Receipt(BaseModel):
+    sha256: str
+    log_index: int
+    new_item: bool
+
+
+class SubmissionOut(BaseModel):
+    receipts: list[Receipt]
+
+
+@router.get("/case")
+def case_summary(request: Request, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> dict[str, Any]:
+    case = _case(request)
+    published = browse.list_items(case, browse.Filters(only_published=True)).total
+    out: dict[str, Any] = {"title": case.config.title, "log_key": case.config.log_key, "published_items": published}
+    if not browse_only_published(who):
+        out |= {"counts": case.counts(), "checkpoint": checkpoint_status(case)}
+    return out
+
+
+def browse_only_published(who: Caller) -> bool:
+    from factfinder.permissions import allows
+
+    return not allows(who.account.role if who.account else None, Permission.VIEW_EVIDENCE)
+
+
+@router.get("/items")
+def list_items(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    source: Annotated[str | None, Query(max_length=500)] = None,
+    media_type: Annotated[str | None, Query(max_length=255)] = None,
+    received_from: Annotated[str | None, Query(max_length=40)] = None,
+    received_to: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> ItemList:
+    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, browse_only_published(who))
+    listing = browse.list_items(_case(request), f)
+    return ItemList(
+        items=[
+            ItemSummary(
+                sha256=i.sha256,
+                size=i.size,
+                media_type=i.media_type,
+                receipts=n,
+                published=pub,
+                first_log_index=i.first_log_index,
+                received_at_vault_clock=i.received_at_vault_clock,
+            )
+            for i, n, pub in listing.items
+        ],
+        total=listing.total,
+        page=listing.page,
+        pages=listing.pages,
+    )
+
+
+@router.get("/items/{ref}")
+def get_item(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> dict[str, Any]:
+    v = item_view(_case(request), ref, who)
+    item = v.pop("item")
+    v["openings"] = [
+        {"log_index": o.log_index, "actor": o.actor, "fields": o.fields.split(","), "at": o.opened_at_vault_clock}
+        for o in v["openings"]
+    ]
+    return {
+        "sha256": item.sha256,
+        "size": item.size,
+        "media_type": item.media_type,
+        "first_log_index": item.first_log_index,
+        **{k: v[k] for k in ("receipts", "openings", "entries", "published")},
+    }
+
+
+@router.get("/items/{ref}/original", response_class=FileResponse)
+def get_original(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> Response:
+    case = _case(request)
+    item = _visible(case, ref, who)
+    return FileResponse(case.blobs.path(item.sha256), media_type="application/octet-stream", filename=item.sha256)
+
+
+@router.get("/items/{ref}/proof", response_class=PlainTextResponse)
+def get_proof(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    case = _case(request)
+    item = _visible(case, ref, who)
+    return PlainTextResponse(case.proof(item.sha256))
+
+
+@router.post("/items/{ref}/publish")
+async def publish_item(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.PUBLISH))]
+) -> dict[str, Any]:
+    await _csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    try:
+        item = case.resolve(ref)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"sha256": item.sha256, "newly_published": case.publish(item.sha256, actor=who.account.username)}
+
+
+@router.get("/log")
+def get_log(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))],
+    start: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    case = _case(request)
+    with case.engine.connect() as conn:
+        size = case.log.size(conn)
+        entries = [
+            custody.decode_entry(e) for _, e in case.log.entries(conn, min(start, size), min(size, start + limit))
+        ]
+    return {"size": size, "entries": entries, "checkpoint": checkpoint_status(case)}
+
+
+# -- public: what a witness's browser calls ---------------------------------------------
+
+
+@router.post("/uploads", status_code=201)
+async def create_upload(
+    request: Request, body: UploadCreate, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+) -> UploadStatus:
+    await _csrf(request, who)
+    try:
+        s = uploads.create(
+            _case(request),
+            body.size,
+            webform.clean_filename(body.filename),
+            request.app.state.settings.max_upload_bytes,
+        )
+    except IntakeError as exc:
+        raise HTTPException(413, str(exc)) from exc
+    return UploadStatus(id=s.id, size=s.size, offset=s.offset, complete=False)
+
+
+@router.get("/uploads/{upload_id}")
+def upload_status(
+    request: Request, upload_id: str, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+) -> UploadStatus:
+    try:
+        s = uploads.state(_case(request), upload_id)
+    except uploads.UploadNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return UploadStatus(id=s.id, size=s.size, offset=s.offset, complete=s.sha256 is not None)
+
+
+@router.patch(
+    "/uploads/{upload_id}",
+    responses={409: {"description": "the chunk does not start where the upload stands; resume from `offset`"}},
+)
+async def upload_chunk(
+    request: Request,
+    upload_id: str,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    upload_offset: Annotated[int, Header(ge=0)],
+) -> UploadStatus:
+    await _csrf(request, who)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > uploads.MAX_CHUNK:
+            raise HTTPException(413, f"chunks are at most {uploads.MAX_CHUNK} bytes")
+    try:
+        s = uploads.append(_case(request), upload_id, upload_offset, bytes(data))
+    except uploads.OffsetMismatch as exc:
+        return JSONResponse({"detail": str(exc), "offset": exc.offset}, 409)  # type: ignore[return-value]
+    except uploads.UploadNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except IntakeError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return UploadStatus(id=s.id, size=s.size, offset=s.offset, complete=False)
+
+
+@router.post("/uploads/{upload_id}/complete")
+async def complete_upload(
+    request: Request, upload_id: str, body: UploadComplete, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+) -> UploadStatus:
+    await _csrf(request, who)
+    case = _case(request)
+    try:
+        blob = uploads.complete(case, upload_id, body.sha256)
+    except uploads.UploadNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except uploads.OffsetMismatch as exc:
+        return JSONResponse({"detail": "upload is not finished", "offset": exc.offset}, 409)  # type: ignore[return-value]
+    except IntakeError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return UploadStatus(id=upload_id, size=blob.size, offset=blob.size, complete=True)
+
+
+@router.post("/submissions", status_code=201)
+async def submit(
+    request: Request, body: SubmissionIn, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+) -> SubmissionOut:
+    await _csrf(request, who)
+    case = _case(request)
+    try:
+        files = uploads.take_completed(case, body.uploads)
+        recorded = webform.submit(
+            case,
+            webform.Submission(
+                testimony=body.testimony,
+                language=body.language,
+                campaign=body.campaign,
+                contact={
+                    "witness_name": body.name or "",
+                    "witness_phone": body.phone or "",
+                    "witness_contact": body.contact or "",
+                },
+                files=files,
+            ),
+        )
+        uploads.forget(case, body.uploads)
+    except IntakeError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    pipeline.index_items(case)
+    return SubmissionOut(
+        receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
+    )
+
+
+@router.get("/receipts")
+def check_receipt(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    entry: Annotated[int, Query(ge=0)],
+    digest: Annotated[str, Query(min_length=64, max_length=64)],
+) -> dict[str, Any]:
+    result = receipt_check(_case(request), entry, digest)
+    return result or {"found": False}
+
+
+def _visible(case: Case, ref: str, who: Caller) -> Any:
+    try:
+        return browse.visible_item(case, ref, only_published=browse_only_published(who))
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc

@@ -1,0 +1,135 @@
+"""The FastAPI application: pages for the team and witnesses, and the JSON API under /api/v1.
+
+Routes are thin: each checks its one permission, then calls the vault, the
+intake channels or the accounts module, exactly as the CLI does. Nothing here
+writes evidence by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.formparsers import MultiPartException
+
+from factfinder import __version__
+from factfinder.vault.case import Case
+from factfinder.web import security
+from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Settings:
+    """What ``factfinder serve`` can set."""
+
+    max_upload_bytes: int = 512 << 20
+    secure_cookies: bool = False  # set behind TLS: cookies then never travel in clear
+    identity_file: Path | None = None  # lets investigators reveal without uploading the identity
+    login_attempts: int = 10  # per 15 minutes, per address and per username
+
+
+def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="factfinder",
+        version=__version__,
+        description="Evidence vault with a verifiable custody log. Token auth: `Authorization: Bearer fft_...`.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.case = case
+    app.state.settings = settings
+    app.state.login_limiter = security.RateLimiter(settings.login_attempts, 900)
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes
+    app.state.templates.env.filters["replace_page"] = _replace_page
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from factfinder.web import api, pages
+
+    app.include_router(pages.router)
+    app.include_router(api.router, prefix="/api/v1")
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "sign in or send a bearer token"}, 401, {"WWW-Authenticate": "Bearer"})
+        return RedirectResponse(f"/login?next={request.url.path}", 303)
+
+    @app.exception_handler(MultiPartException)
+    async def _bad_multipart(request: Request, exc: MultiPartException) -> Response:
+        return error_response(request, 400, f"malformed upload: {exc.message}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.errors()}, 422)
+        return error_response(request, 422, "some fields of the form are missing or invalid")
+
+    unguarded = [r.path for r in app.routes if isinstance(r, APIRoute) and route_permission(r) is None]
+    if unguarded:
+        raise RuntimeError(f"routes without a permission: {unguarded}")
+    app.add_middleware(security.BodyLimit, limit=settings.max_upload_bytes + (1 << 20))  # room for other fields
+    app.add_middleware(security.SecurityHeaders)  # outermost: every response gets the headers
+    return app
+
+
+def _replace_page(params: Any, page: int) -> str:
+    """The current query string with another page number (filters kept)."""
+    from urllib.parse import urlencode
+
+    pairs = [(k, v) for k, v in params.multi_items() if k != "page"]
+    return urlencode([*pairs, ("page", str(page))])
+
+
+def route_permission(route: APIRoute) -> Any:
+    """The permission a route's guard names, or None."""
+    for dep in route.dependant.dependencies:
+        perm = getattr(dep.call, "permission", None)
+        if perm is not None:
+            return perm
+    return None
+
+
+def error_response(request: Request, status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status, headers)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "detail": detail, "who": None}, status_code=status, headers=headers
+    )
+
+
+def render(request: Request, template: str, who: Caller, **context: Any) -> HTMLResponse:
+    """A page, with the caller's CSRF token; an anonymous visitor gets one in a cookie."""
+    csrf = who.csrf_secret
+    fresh = None
+    if csrf is None:
+        csrf = fresh = security.new_csrf_secret()
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(
+        request, template, {"who": who, "csrf": csrf, **context}, status_code=context.pop("status", 200)
+    )
+    if fresh is not None:
+        response.set_cookie(
+            ANON_CSRF_COOKIE,
+            fresh,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.settings.secure_cookies,
+        )
+    return response

@@ -1,0 +1,405 @@
+"""HTML pages: the public submission page, sign-in, and the team's case pages."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from factfinder import accounts, browse
+from factfinder.db.models import Item
+from factfinder.intake import uploads, webform
+from factfinder.permissions import Permission, Role, allows
+from factfinder.vault import keys
+from factfinder.vault.case import Case
+from factfinder.vault.errors import IntakeError, VaultError
+from factfinder.web import i18n
+from factfinder.web.app import render
+from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
+from factfinder.web.views import item_view, log_view, receipt_check
+
+router = APIRouter(include_in_schema=False)
+PREVIEW_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg"}
+
+
+def _case(request: Request) -> Case:
+    case: Case = request.app.state.case
+    return case
+
+
+def _only_published(who: Caller) -> bool:
+    return not allows(who.account.role if who.account else None, Permission.VIEW_EVIDENCE)
+
+
+# -- public -----------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]) -> Response:
+    return RedirectResponse("/case" if who.account else "/submit", 303)
+
+
+@router.get("/submit")
+def submit_form(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    lang: str | None = None,
+    campaign: str | None = None,
+) -> Response:
+    code = i18n.pick(lang, request.headers.get("accept-language"))
+    return render(
+        request,
+        "submit.html",
+        who,
+        t=i18n.STRINGS[code],
+        lang=code,
+        languages=i18n.LANGUAGES,
+        campaign=campaign,
+        max_bytes=request.app.state.settings.max_upload_bytes,
+    )
+
+
+@router.post("/submit")
+async def submit(request: Request, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]) -> Response:
+    await check_csrf(request, who)
+    case = _case(request)
+    form = await request.form(max_files=50, max_fields=100)
+    code = i18n.pick(_field(form, "lang"), None)
+    t = i18n.STRINGS[code]
+    files: list[tuple[Any, str | None]] = []
+    try:
+        for value in form.getlist("files"):
+            if isinstance(value, StarletteUploadFile) and (value.filename or value.size):
+                if value.size == 0 and not value.filename:
+                    continue
+                blob = case.blobs.put_file(value.file)
+                files.append((blob, value.filename))
+        upload_ids = [v for v in form.getlist("upload") if isinstance(v, str) and v]
+        files += uploads.take_completed(case, upload_ids)
+        sub = webform.Submission(
+            testimony=_field(form, "testimony") or "",
+            language=code,
+            campaign=_field(form, "campaign"),
+            contact={
+                "witness_name": _field(form, "name") or "",
+                "witness_phone": _field(form, "phone") or "",
+                "witness_contact": _field(form, "contact") or "",
+            },
+            files=files,
+        )
+        recorded = webform.submit(case, sub)
+        uploads.forget(case, upload_ids)
+    except IntakeError as exc:
+        message = t["empty"] if "needs a testimony" in str(exc) else str(exc)
+        return render(
+            request,
+            "submit.html",
+            who,
+            t=t,
+            lang=code,
+            languages=i18n.LANGUAGES,
+            campaign=_field(form, "campaign"),
+            max_bytes=request.app.state.settings.max_upload_bytes,
+            error=message,
+            status=400,
+        )
+    from factfinder import pipeline
+
+    pipeline.index_items(case)
+    return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
+
+
+def _field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+@router.get("/receipt")
+def receipt(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    entry: Annotated[int | None, Query(ge=0)] = None,
+    digest: str | None = None,
+) -> Response:
+    result = receipt_check(_case(request), entry, digest) if entry is not None and digest else None
+    return render(request, "receipt.html", who, result=result, entry=entry, digest=digest or "")
+
+
+@router.get("/receipt/proof")
+def receipt_proof(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    entry: Annotated[int, Query(ge=0)],
+    digest: str,
+) -> Response:
+    result = receipt_check(_case(request), entry, digest)
+    if result is None or not result.get("proof"):
+        raise HTTPException(404, "no such entry for that digest")
+    return _proof_download(result["proof"], digest)
+
+
+def _proof_download(text: str, sha: str) -> Response:
+    return PlainTextResponse(text, headers={"content-disposition": f'attachment; filename="{sha[:16]}.tlog-proof"'})
+
+
+# -- signing in -------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(
+    request: Request, who: Annotated[Caller, Depends(need(Permission.PUBLIC))], next: str = "/case"
+) -> Response:
+    return render(request, "login.html", who, next=_safe_next(next))
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: a crafted link must not send people elsewhere after signing in."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/case"
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/case",
+) -> Response:
+    await check_csrf(request, who)
+    limiter = request.app.state.login_limiter
+    address = request.client.host if request.client else "unknown"
+    keys_ = (f"addr:{address}", f"user:{username.strip().lower()}")
+    if limiter.blocked(*keys_):
+        return render(
+            request, "login.html", who, next=_safe_next(next), error="too many attempts: wait 15 minutes", status=429
+        )
+    account = accounts.authenticate(_case(request).engine, username, password)
+    if account is None:
+        limiter.hit(*keys_)
+        return render(request, "login.html", who, next=_safe_next(next), error="wrong username or password", status=401)
+    limiter.clear(f"user:{account.username}")
+    signed = accounts.start_session(_case(request).engine, account)
+    response = RedirectResponse(_safe_next(next), 303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed.session_token,
+        max_age=accounts.SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: Annotated[Caller, Depends(need(Permission.SIGNED_IN))]) -> Response:
+    await check_csrf(request, who)
+    if token := request.cookies.get(SESSION_COOKIE):
+        accounts.end_session(_case(request).engine, token)
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# -- case pages -------------------------------------------------------------------------
+
+
+@router.get("/case")
+def dashboard(request: Request, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    case = _case(request)
+    only = _only_published(who)
+    latest = browse.list_items(case, browse.Filters(only_published=only))
+    counts = case.counts()
+    with case.engine.connect() as conn:
+        checkpoint = case.log.latest_checkpoint(conn)
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        title=case.config.title,
+        counts=counts,
+        published=browse.list_items(case, browse.Filters(only_published=True)).total,
+        latest=latest.items[:10],
+        checkpoint=checkpoint if not only else None,
+        only_published=only,
+    )
+
+
+@router.get("/items")
+def items(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    q: str | None = None,
+    channel: str | None = None,
+    source: str | None = None,
+    media_type: str | None = None,
+    received_from: str | None = None,
+    received_to: str | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, _only_published(who))
+    listing = browse.list_items(_case(request), f)
+    return render(request, "items.html", who, listing=listing, f=f)
+
+
+@router.get("/items/{ref}")
+def item_page(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    view = item_view(_case(request), ref, who)
+    return render(request, "item.html", who, v=view, preview_types=PREVIEW_TYPES)
+
+
+@router.get("/items/{ref}/original")
+def original(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    case = _case(request)
+    item = _visible(case, ref, who)
+    ext = mimetypes.guess_extension(item.media_type) or ".bin"
+    # Always a download as octet-stream: an uploaded HTML or SVG file must never run in our origin.
+    return FileResponse(
+        case.blobs.path(item.sha256),
+        media_type="application/octet-stream",
+        filename=f"{item.sha256}{ext}",
+        content_disposition_type="attachment",
+    )
+
+
+@router.get("/items/{ref}/preview")
+def preview(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    case = _case(request)
+    item = _visible(case, ref, who)
+    if item.media_type not in PREVIEW_TYPES:
+        raise HTTPException(404, "no preview for this media type")
+    response = FileResponse(case.blobs.path(item.sha256), media_type=item.media_type)
+    response.headers["content-security-policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@router.get("/items/{ref}/proof")
+def item_proof(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> Response:
+    case = _case(request)
+    item = _visible(case, ref, who)
+    return _proof_download(case.proof(item.sha256), item.sha256)
+
+
+@router.post("/items/{ref}/reveal")
+async def reveal(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.REVEAL_PROTECTED))]
+) -> Response:
+    await check_csrf(request, who)
+    case = _case(request)
+    form = await request.form(max_files=1)
+    identity_file = request.app.state.settings.identity_file
+    upload = form.get("identity")
+    try:
+        if isinstance(upload, StarletteUploadFile) and upload.size:
+            text = (await upload.read(1 << 16)).decode("utf-8", errors="replace")
+            identity = keys.parse_identity(text)
+        elif identity_file is not None:
+            identity = keys.load_identity(identity_file)
+        else:
+            raise VaultError("choose the case's witness identity file to open sealed fields")
+        assert who.account is not None
+        opened = case.reveal(ref, identity, actor=who.account.username)
+    except VaultError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    view = item_view(case, ref, who, opened={r.id: values for r, values in opened})
+    return render(request, "item.html", who, v=view, preview_types=PREVIEW_TYPES)
+
+
+@router.post("/items/{ref}/publish")
+async def publish(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.PUBLISH))]) -> Response:
+    await check_csrf(request, who)
+    assert who.account is not None
+    item = _case(request).resolve(ref)
+    _case(request).publish(item.sha256, actor=who.account.username)
+    return RedirectResponse(f"/items/{item.sha256}", 303)
+
+
+@router.get("/log")
+def log_page(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))],
+    page: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+) -> Response:
+    return render(request, "log.html", who, v=log_view(_case(request), page))
+
+
+# -- accounts ---------------------------------------------------------------------------
+
+
+@router.get("/users")
+def users(request: Request, who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))]) -> Response:
+    return render(request, "users.html", who, users=accounts.list_users(_case(request).engine), roles=list(Role))
+
+
+@router.post("/users")
+async def add_user(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))],
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[str, Form(max_length=20)],
+) -> Response:
+    await check_csrf(request, who)
+    engine = _case(request).engine
+    try:
+        accounts.add_user(engine, username, password, role)
+    except VaultError as exc:
+        return render(
+            request, "users.html", who, users=accounts.list_users(engine), roles=list(Role), error=str(exc), status=400
+        )
+    return RedirectResponse("/users", 303)
+
+
+@router.post("/users/{user_id}/disable")
+async def disable_user(
+    request: Request, user_id: int, who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))]
+) -> Response:
+    await check_csrf(request, who)
+    if who.account is not None and who.account.id == user_id:
+        raise HTTPException(400, "you cannot disable your own account")
+    try:
+        accounts.set_disabled(_case(request).engine, user_id, True)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RedirectResponse("/users", 303)
+
+
+@router.post("/users/{user_id}/enable")
+async def enable_user(
+    request: Request, user_id: int, who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))]
+) -> Response:
+    await check_csrf(request, who)
+    try:
+        accounts.set_disabled(_case(request).engine, user_id, False)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RedirectResponse("/users", 303)
+
+
+@router.get("/account")
+def account_page(request: Request, who: Annotated[Caller, Depends(need(Permission.SIGNED_IN))]) -> Response:
+    return render(request, "account.html", who, token=None)
+
+
+@router.post("/account/tokens")
+async def new_token(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.SIGNED_IN))],
+    label: Annotated[str, Form(max_length=255)] = "script",
+) -> Response:
+    await check_csrf(request, who)
+    assert who.account is not None
+    token = accounts.create_token(_case(request).engine, who.account, label)
+    return render(request, "account.html", who, token=token)
+
+
+def _visible(case: Case, ref: str, who: Caller) -> Item:
+    try:
+        return browse.visible_item(case, ref, only_published=_only_published(who))
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
