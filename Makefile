@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the code needs at run time (libmagic for media types from content).
-APT_PACKAGES := libmagic1
+# Debian packages the code needs at run time (libmagic for media types from content), and for
+# the tests: chromium for the browser tests, postgresql for the suite's second run on PostgreSQL.
+APT_PACKAGES := libmagic1 chromium postgresql
 TESTDATA ?= ../shared/testdata
 
-.PHONY: install system-deps demo test lint clean bench
+.PHONY: install system-deps demo test test-sqlite test-postgres lint clean bench
 
 install: system-deps $(VENV)/.installed
 
@@ -38,8 +39,15 @@ lint: install
 	$(BIN)/ruff format --check factfinder tests benchmarks
 	$(BIN)/mypy
 
-test: install lint
+# The whole suite twice: on SQLite, then on a private PostgreSQL server that
+# scripts/with-postgres.sh starts on 127.0.0.1:54329 and removes afterwards.
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
 	$(BIN)/pytest -q
+
+test-postgres: install
+	bash scripts/with-postgres.sh $(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -171,3 +171,21 @@ def token_account(engine: Engine, token: str) -> Account | None:
         if user is None or user.disabled:
             return None
         return Account(user.id, user.username, Role(user.role))
+
+
+def list_tokens(engine: Engine, account: Account) -> list[ApiToken]:
+    """An account's API tokens (digests only), newest first."""
+    with Session(engine) as s:
+        tokens = list(s.scalars(select(ApiToken).where(ApiToken.user_id == account.id).order_by(ApiToken.id.desc())))
+        s.expunge_all()
+        return tokens
+
+
+def revoke_token(engine: Engine, account: Account, token_id: int) -> None:
+    """Revoke one of ``account``'s tokens for good; another account's token is "no such token"."""
+    with dbengine.write_transaction(engine) as conn:
+        done = conn.execute(
+            update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == account.id).values(revoked=True)
+        )
+        if done.rowcount != 1:
+            raise AccountError("no such token")

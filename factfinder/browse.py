@@ -17,6 +17,8 @@ from factfinder.vault.case import Case
 from factfinder.vault.errors import ItemNotFoundError
 
 PAGE = 50
+COUNT_CAP = 10_000  # a list says "10,000+" beyond this: counting every match of a common word is waste
+_facets: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
 
 
 @dataclass
@@ -47,9 +49,19 @@ def _clean(value: str | None) -> str | None:
 
 
 def list_items(case: Case, f: Filters) -> Listing:
+    """One page of items, newest first, with the total (counted up to :data:`COUNT_CAP`).
+
+    Everything happens in SQL with LIMIT/OFFSET: a list over 200,000 items
+    never loads more than a page of them. With a search, the full-text index
+    drives the query in its own (newest first) order, so that a common word
+    costs a page's worth of work, not one per matching testimony.
+    """
     page = max(1, f.page)
     with Session(case.engine) as s:
-        q = select(Item.id)
+        if text := _clean(f.q):
+            q, order = search.matching(s.connection().dialect.name, text)
+        else:
+            q, order = select(Item.id), Item.id.desc()
         if f.only_published:
             q = q.where(Item.id.in_(select(Publication.item_id)))
         if channel := _clean(f.channel):
@@ -62,18 +74,8 @@ def list_items(case: Case, f: Filters) -> Listing:
             q = q.where(Item.received_at_vault_clock >= start)
         if end := _clean(f.received_to):
             q = q.where(Item.received_at_vault_clock < end + "\uffff")  # a date includes its whole day
-        order: list[int] | None = None
-        if text := _clean(f.q):
-            order = search.matching_item_ids(s.connection(), text)
-            q = q.where(Item.id.in_(order))
-        ids = list(s.scalars(q))
-        if order is not None:
-            rank = {item_id: i for i, item_id in enumerate(order)}
-            ids.sort(key=lambda i: rank[i])
-        else:
-            ids.sort(reverse=True)  # newest first
-        total = len(ids)
-        chosen = ids[(page - 1) * PAGE : page * PAGE]
+        chosen = list(s.scalars(q.order_by(order).limit(PAGE).offset((page - 1) * PAGE)))
+        total = int(s.scalar(select(func.count()).select_from(q.limit(COUNT_CAP + 1).subquery())) or 0)
         rows = {
             item.id: (item, int(n))
             for item, n in s.execute(
@@ -84,9 +86,8 @@ def list_items(case: Case, f: Filters) -> Listing:
             ).all()
         }
         published = set(s.scalars(select(Publication.item_id).where(Publication.item_id.in_(chosen))))
-        channels = sorted(s.scalars(select(Receipt.channel).distinct()))
-        media_types = sorted(s.scalars(select(Item.media_type).distinct()))
         s.expunge_all()
+    channels, media_types = facets(case)
     return Listing(
         [(rows[i][0], rows[i][1], i in published) for i in chosen if i in rows],
         total,
@@ -95,6 +96,18 @@ def list_items(case: Case, f: Filters) -> Listing:
         channels,
         media_types,
     )
+
+
+def facets(case: Case) -> tuple[list[str], list[str]]:
+    """The channels and media types in the case, for the filter menus; recomputed when the log grows."""
+    with case.engine.connect() as conn:
+        key = (case.config.case_id, case.log.size(conn))
+        if key not in _facets:
+            channels = sorted(conn.execute(select(Receipt.channel).distinct()).scalars())
+            media_types = sorted(conn.execute(select(Item.media_type).distinct()).scalars())
+            _facets.clear()
+            _facets[key] = (channels, media_types)
+    return _facets[key]
 
 
 def visible_item(case: Case, ref: str, *, only_published: bool) -> Item:

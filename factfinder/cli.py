@@ -8,6 +8,7 @@ with status 2; a failed verification exits with 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -29,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from factfinder import __version__, config
+from factfinder.db.engine import masked_url
 from factfinder.intake.files import IntakeOptions, add_paths
 from factfinder.vault import archive, audit, keys, proof
 from factfinder.vault.case import Case, validate_claimed_time
@@ -46,6 +48,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 CaseDir = Annotated[Path, typer.Argument(help="The case folder.", show_default=False)]
 ActorOpt = Annotated[
@@ -63,6 +66,10 @@ def fails_cleanly(fn: F) -> F:
             return fn(*args, **kwargs)
         except VaultError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        except OSError as exc:  # a file the user named (an output, an input) cannot be used
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}")
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -113,17 +120,30 @@ def init(
         list[str] | None, typer.Option("--recipient", help="Another investigator's age public key to seal to.")
     ] = None,
     actor: ActorOpt = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="An empty PostgreSQL database for the case, postgresql://USER[:PASSWORD]@HOST[:PORT]/NAME "
+            "[default: $FACTFINDER_DATABASE_URL if set, else SQLite in the case folder].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create a case folder with its database, blob store, log key and witness identity."""
+    database_url = db or os.environ.get("FACTFINDER_DATABASE_URL") or None
     case, identity_path = Case.init(
         case_dir,
         title,
         actor=actor or config.default_actor(),
         identity_out=identity_out,
         extra_recipients=recipient or [],
+        database_url=database_url,
     )
     with case:
         out.print(f"Created case [bold]{escape(title)}[/] in {escape(str(case_dir))}")
+        if database_url:
+            out.print(f"  database:    {escape(masked_url(database_url))}")
         out.print(f"  log key:     {case.verifier.encode()}")
         out.print(f"  fingerprint: {case.verifier.fingerprint}")
         out.print(f"  witness identity written to {escape(str(identity_path))} (mode 0600).")
@@ -176,9 +196,13 @@ def add(
             progress.update(task, description=f"adding {files} files")
 
         def on_recorded(path: Path, rec: Any) -> None:
+            # Called only once the batch holding this file has committed; Console.print flushes
+            # each line, so a line a script has read names a file that survives any crash.
             if list_added:
                 kind = "added" if rec.new_item else "received again"
                 out.print(f"{kind} {rec.sha256} {path}", markup=False)
+            if rec.sha256 == EMPTY_SHA256:
+                err.print(f"note: {path} is empty (0 bytes); recorded as the empty item", markup=False)
 
         report = add_paths(
             case,
@@ -494,6 +518,101 @@ def import_cmd(
         f"imported and verified {counts['items']} items, custody log of {counts['log_size']} entries, into {case_dir} "
         "(read-only copy: no signing key)."
     )
+
+
+users_app = typer.Typer(help="Accounts of the case team (for the web app).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+@fails_cleanly
+def users_add(
+    case_dir: CaseDir,
+    username: Annotated[str, typer.Argument(help="Lowercase letters, digits, '.', '_' or '-'.")],
+    role: Annotated[str, typer.Option(help="admin, investigator, analyst or observer.")] = "investigator",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
+    ] = False,
+) -> None:
+    """Create an account. The password is asked for (never given on the command line)."""
+    from factfinder import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with Case.open(case_dir) as case:
+        account = accounts.add_user(case.engine, username, password, role)
+    out.print(f"created {account.username} ({account.role.value})", markup=False)
+
+
+@users_app.command("list")
+@fails_cleanly
+def users_list(case_dir: CaseDir) -> None:
+    """List accounts."""
+    from factfinder import accounts
+
+    with Case.open(case_dir) as case:
+        rows = accounts.list_users(case.engine)
+    table = Table("username", "role", "created (vault clock)", "state")
+    for u in rows:
+        table.add_row(escape(u.username), u.role, u.created_at_vault_clock, "disabled" if u.disabled else "active")
+    out.print(table)
+
+
+@users_app.command("token")
+@fails_cleanly
+def users_token(
+    case_dir: CaseDir,
+    username: Annotated[str, typer.Argument(help="Whose token.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+) -> None:
+    """Make an API token for an account; it is printed once and stored only as a digest."""
+    from factfinder import accounts
+    from factfinder.permissions import Role
+
+    with Case.open(case_dir) as case:
+        match = [u for u in accounts.list_users(case.engine) if u.username == username.lower()]
+        if not match:
+            raise VaultError(f"no user {username}")
+        u = match[0]
+        token = accounts.create_token(case.engine, accounts.Account(u.id, u.username, Role(u.role)), label)
+    out.print(token, markup=False)
+
+
+@app.command()
+@fails_cleanly
+def serve(
+    case_dir: CaseDir,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MiB.")] = 512,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity", "-i", help="Witness identity: investigators may then reveal without it.", dir_okay=False
+        ),
+    ] = None,
+    secure_cookies: Annotated[bool, typer.Option(help="Mark cookies Secure (set when served behind TLS).")] = False,
+) -> None:
+    """Serve the web app: the submission page, the team's case pages and the JSON API."""
+    import uvicorn
+
+    from factfinder import pipeline
+    from factfinder.web.app import Settings, create_app
+
+    case = Case.open(case_dir)
+    if identity is not None:
+        keys.load_identity(identity)  # fail now, not at the first reveal
+    if not case.read_only:
+        pipeline.index_items(case)  # catch up on items added from the terminal since the last run
+    settings = Settings(max_upload_bytes=max_upload_mb << 20, secure_cookies=secure_cookies, identity_file=identity)
+    web = create_app(case, settings)
+    out.print(f"serving {escape(case.config.title)} on http://{host}:{port}  (Ctrl-C stops)")
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        case.close()
 
 
 def run() -> None:

@@ -4,12 +4,14 @@ A case is one folder that can be copied, backed up and handed over whole::
 
     CASE_DIR/
       case.json             title, case id, log origin and public key, age recipients
-      factfinder.sqlite     items, receipts, sealed fields, the custody log (SQLite, WAL)
+      factfinder.sqlite     items, receipts, sealed fields, the custody log (SQLite, WAL);
+                            absent when case.json names a PostgreSQL database instead
       blobs/sha256/ab/...   evidentiary originals, named by their SHA-256, read-only
       tmp/                  partial writes; anything here is unfinished and safe to delete
       keys/                 secrets (0600): the log's signing key, the witness identity
 
-``case.json`` holds nothing secret; ``keys/`` is never exported.
+``case.json`` holds nothing secret (a database URL's password goes to ``keys/``);
+``keys/`` is never exported.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ TMP_DIR = "tmp"
 KEYS_DIR = "keys"
 SIGNING_KEY_FILE = "log-signing.key"
 IDENTITY_FILE = "witness-identity.age"
+DB_PASSWORD_FILE = "database-password"  # a PostgreSQL password, kept out of case.json
 
 
 @dataclass

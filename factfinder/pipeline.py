@@ -24,7 +24,7 @@ def _item_text(case: Case, item: Item, receipts: list[Receipt]) -> str:
             parts.append(fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace"))
     for r in receipts:
         parts += [v for v in (r.source, r.note, r.original_name) if v]
-    return "\n".join(parts)
+    return "\n".join(parts).replace("\x00", " ")  # search text only; PostgreSQL cannot store NUL
 
 
 def index_items(case: Case, *, only_new: bool = True) -> int:

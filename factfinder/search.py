@@ -13,8 +13,11 @@ quoted term, all of which must match.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Integer, Select, column, false, select, table, text
+
+from factfinder.db.models import Item, ItemText
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 16
@@ -25,24 +28,33 @@ def terms(query: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(query)][:MAX_TERMS]
 
 
-def matching_item_ids(conn: Connection, query: str, *, limit: int = 500) -> list[int]:
-    """Items whose text holds every word of ``query``, best match first."""
+def matching(dialect: str, query: str) -> tuple[Select[int], Any]:
+    """A query for the ids of items holding every word of ``query``, and the order to list them in.
+
+    Newest first, in the index's own order: on SQLite the FTS5 table drives
+    the join and yields rowids in descending order, so ``LIMIT`` stops after a
+    page even when a common word matches most of the case.
+    """
     words = terms(query)
-    if not words:
-        return []
-    if conn.dialect.name == "sqlite":
-        fts = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-        rows = conn.execute(
-            text("SELECT rowid FROM item_texts_fts WHERE item_texts_fts MATCH :q ORDER BY rank LIMIT :n"),
-            {"q": fts, "n": limit},
+    if not words:  # only punctuation: match nothing rather than everything (or a syntax error)
+        return select(Item.id).where(false()), Item.id.desc()
+    if dialect == "sqlite":
+        fts = table("item_texts_fts", column("rowid", Integer))
+        expr = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        q = (
+            select(Item.id)
+            .select_from(fts)
+            .join(Item, Item.id == fts.c.rowid)
+            .where(text("item_texts_fts MATCH :fts_query").bindparams(fts_query=expr))
         )
-    else:
-        rows = conn.execute(
-            text(
-                "SELECT item_id FROM item_texts, plainto_tsquery('simple', :q) query "
-                "WHERE to_tsvector('simple', body) @@ query "
-                "ORDER BY ts_rank(to_tsvector('simple', body), query) DESC LIMIT :n"
-            ),
-            {"q": " ".join(words), "n": limit},
+        return q, fts.c.rowid.desc()
+    q = (
+        select(Item.id)
+        .join(ItemText, ItemText.item_id == Item.id)
+        .where(
+            text("to_tsvector('simple', item_texts.body) @@ plainto_tsquery('simple', :fts_query)").bindparams(
+                fts_query=" ".join(words)
+            )
         )
-    return [int(r[0]) for r in rows]
+    )
+    return q, Item.id.desc()

@@ -28,3 +28,13 @@ factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"
 factfinder verify-proof "$OUT/first-item.tlog-proof" --blob "$TESTDATA/corpus/zhanaozen-observers-2011.txt"
 echo
 factfinder verify "$CASE"
+echo
+# Demo accounts, one per role. These passwords are for the demo only.
+for role in admin investigator analyst observer; do
+  echo "demo-password-$role" | factfinder users add "$CASE" "$role" --role "$role" --password-stdin
+done
+echo
+echo "Sign in at http://127.0.0.1:8000/login as admin, investigator, analyst or observer"
+echo "(password: demo-password-<role>). Witnesses submit at http://127.0.0.1:8000/submit"
+echo "The witness identity for revealing sealed fields: $CASE/keys/witness-identity.age"
+exec factfinder serve "$CASE" --host 127.0.0.1 --port "${PORT:-8000}"

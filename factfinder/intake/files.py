@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factfinder.vault.blobs import Cancelled, StoredBlob
+from factfinder.vault.blobs import Cancelled
 from factfinder.vault.case import Case, NewReceipt, Recorded, validate_claimed_time
 from factfinder.vault.errors import IntakeError, VaultError
 from factfinder.vault.sealing import PROTECTED_FIELDS
@@ -74,7 +74,8 @@ def discover(paths: Iterable[Path], failed: list[tuple[Path, str]]) -> Iterator[
         try:
             st = os.stat(top)
         except OSError as exc:
-            failed.append((top, _reason(exc)))
+            missing = isinstance(exc, FileNotFoundError) and not os.path.lexists(top)
+            failed.append((top, "no such file or folder" if missing else _reason(exc, top)))
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(top, seen_dirs, failed)
@@ -107,7 +108,7 @@ def _walk(folder: Path, seen: set[tuple[int, int]], failed: list[tuple[Path, str
         try:
             cst = os.stat(path)
         except OSError as exc:
-            failed.append((path, _reason(exc)))
+            failed.append((path, _reason(exc, path)))
             continue
         if stat.S_ISDIR(cst.st_mode):
             yield from _walk(path, seen, failed)
@@ -118,8 +119,10 @@ def _walk(folder: Path, seen: set[tuple[int, int]], failed: list[tuple[Path, str
             failed.append((path, "not a regular file (device, pipe or socket): skipped"))
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: OSError, path: Path | None = None) -> str:
     if isinstance(exc, FileNotFoundError):
+        if path is not None and path.is_symlink():
+            return "broken symbolic link (its target does not exist)"
         return "vanished before it could be read"
     if isinstance(exc, PermissionError):
         return "permission denied"
@@ -145,7 +148,10 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     for key in ("name", "phone", "contact"):
         if witness.get(key):
             data[f"witness_{key}"] = str(witness[key])
-    return data
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise IntakeError(f"sidecar {sidecar.name}: {key!r} must be a string")
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def _open_regular(path: Path) -> tuple[Any, int]:
@@ -162,22 +168,26 @@ def _open_regular(path: Path) -> tuple[Any, int]:
     return os.fdopen(fd, "rb", buffering=0), st.st_size
 
 
-def _receipt_for(found: Found, blob: StoredBlob, options: IntakeOptions) -> NewReceipt:
+def _details_for(found: Found, options: IntakeOptions) -> dict[str, Any]:
+    """The receipt's details (options, overridden by the sidecar). Raises before anything is stored."""
     side = read_sidecar(found.path)
     protected = dict(options.protected)
     for name in PROTECTED_FIELDS:
         if side.get(name):
             protected[name] = side[name]
-    return NewReceipt(
-        blob=blob,
-        channel=options.channel,
-        source=side.get("source", options.source),
-        note=side.get("note", options.note),
-        original_name=found.path.name,
-        collected_at_claimed=validate_claimed_time(side.get("collected_at", options.collected_at_claimed)),
-        collected_by_claimed=side.get("collected_by", options.collected_by_claimed),
-        protected=protected,
-    )
+    try:
+        collected_at = validate_claimed_time(side.get("collected_at", options.collected_at_claimed))
+    except VaultError as exc:
+        raise IntakeError(f"sidecar {found.path.name}{SIDECAR_SUFFIX}: {exc}") from exc
+    return {
+        "channel": options.channel,
+        "source": side.get("source", options.source),
+        "note": side.get("note", options.note),
+        "original_name": found.path.name,
+        "collected_at_claimed": collected_at,
+        "collected_by_claimed": side.get("collected_by", options.collected_by_claimed),
+        "protected": protected,
+    }
 
 
 def add_paths(
@@ -204,10 +214,11 @@ def add_paths(
     def store(found: Found) -> NewReceipt:
         if cancel.is_set():
             raise Cancelled()
+        details = _details_for(found, options)  # a bad sidecar refuses the file before a blob is written
         fh, size = _open_regular(found.path)
         with fh:
             blob = case.blobs.put_file(fh, expected_size=size, cancel=cancel, progress=on_bytes)
-        return _receipt_for(found, blob, options)
+        return NewReceipt(blob=blob, **details)
 
     def commit() -> None:
         nonlocal batch, last_commit

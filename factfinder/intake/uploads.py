@@ -5,8 +5,9 @@ which offset it starts. The server accepts a chunk only at exactly the offset
 it has reached, so a replayed or overlapping chunk is refused (409, with the
 offset to resume from) and can never duplicate bytes. On completion the
 client's SHA-256 of the whole file must equal the server's; otherwise the
-upload is discarded. Partial bytes live in ``tmp/uploads/`` and are not
-evidence until a submission records them.
+upload is discarded. The bytes live in ``tmp/uploads/``, checked but not
+evidence, until a submission names the upload: only then do they enter the
+blob store, so an upload nobody submits leaves nothing there.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def create(case: Case, size: int, filename: str | None, max_bytes: int) -> Uploa
     upload_id = secrets.token_urlsafe(24)
     (_dir(case) / upload_id).touch(exist_ok=False)
     with dbengine.write_transaction(case.engine) as conn:
-        conn.execute(delete(Upload).where(Upload.created_at < time.time() - EXPIRE_SECONDS))
+        expired = Upload.created_at < time.time() - EXPIRE_SECONDS
+        for old in conn.execute(select(Upload.id).where(expired)).scalars():
+            (_dir(case) / old).unlink(missing_ok=True)
+        conn.execute(delete(Upload).where(expired))
         conn.execute(
             insert(Upload).values(id=upload_id, total_size=size, received=0, filename=filename, created_at=time.time())
         )
@@ -102,11 +106,11 @@ def append(case: Case, upload_id: str, offset: int, data: bytes) -> UploadState:
     return UploadState(upload_id, row.total_size, offset + len(data), None)
 
 
-def complete(case: Case, upload_id: str, claimed_sha256: str) -> StoredBlob:
-    """Check the whole file against the client's digest and move it into the blob store."""
+def complete(case: Case, upload_id: str, claimed_sha256: str) -> UploadState:
+    """Check the whole file against the client's digest; a mismatch discards the upload."""
     current = state(case, upload_id)
     if current.sha256 is not None:
-        return case.blobs.stored(current.sha256)
+        return current
     if current.offset != current.size:
         raise OffsetMismatch(current.offset)
     path = _dir(case) / upload_id
@@ -115,12 +119,9 @@ def complete(case: Case, upload_id: str, claimed_sha256: str) -> StoredBlob:
     if not secrets.compare_digest(digest, claimed_sha256.strip().lower()):
         discard(case, upload_id)
         raise IntakeError("the uploaded file's SHA-256 is not the one the client computed: upload discarded")
-    with open(path, "rb") as fh:
-        blob = case.blobs.put_file(fh)
     with dbengine.write_transaction(case.engine) as conn:
-        conn.execute(update(Upload).where(Upload.id == upload_id).values(sha256=blob.sha256))
-    path.unlink(missing_ok=True)
-    return blob
+        conn.execute(update(Upload).where(Upload.id == upload_id).values(sha256=digest))
+    return UploadState(upload_id, current.size, current.size, digest)
 
 
 def discard(case: Case, upload_id: str) -> None:
@@ -130,17 +131,28 @@ def discard(case: Case, upload_id: str) -> None:
 
 
 def take_completed(case: Case, upload_ids: list[str]) -> list[tuple[StoredBlob, str | None]]:
-    """The blobs of completed uploads a submission names; unknown or unfinished ids are refused."""
-    out = []
+    """Store the files of completed uploads a submission names, each once.
+
+    Unknown or unfinished ids are refused before anything is stored.
+    """
     with case.engine.connect() as conn:
-        for upload_id in upload_ids:
-            row = conn.execute(select(Upload).where(Upload.id == upload_id)).first()
-            if row is None or row.sha256 is None:
-                raise IntakeError("a named upload is unknown or not complete")
-            out.append((case.blobs.stored(row.sha256), row.filename))
+        rows = [conn.execute(select(Upload).where(Upload.id == i)).first() for i in dict.fromkeys(upload_ids)]
+    if any(row is None or row.sha256 is None for row in rows):
+        raise IntakeError("a named upload is unknown or not complete")
+    out = []
+    for row in rows:
+        assert row is not None
+        with open(_dir(case) / row.id, "rb") as fh:
+            blob = case.blobs.put_file(fh, expected_size=row.total_size)
+        if blob.sha256 != row.sha256:
+            raise IntakeError("an upload changed after it was completed: send it again")
+        out.append((blob, row.filename))
     return out
 
 
 def forget(case: Case, upload_ids: list[str]) -> None:
+    """Drop uploads a submission has recorded (their bytes are in the blob store now)."""
     with dbengine.write_transaction(case.engine) as conn:
         conn.execute(delete(Upload).where(Upload.id.in_(upload_ids)))
+    for upload_id in upload_ids:
+        (_dir(case) / upload_id).unlink(missing_ok=True)

@@ -16,6 +16,7 @@ temporary folder and moved into place only if the audit passes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -57,7 +58,9 @@ def export_case(case: Case, out: Path, progress: Callable[[int], None] | None = 
         part = tmp_dir / "archive.zip"
         total = 0
         with zipfile.ZipFile(part, "w", allowZip64=True) as zf:
-            zf.writestr(ROOT + config.CASE_FILE, case.config.to_json(), zipfile.ZIP_DEFLATED)
+            # The archive's database is the SQLite snapshot, whatever the case itself runs on.
+            archived = dataclasses.replace(case.config, database_url=None)
+            zf.writestr(ROOT + config.CASE_FILE, archived.to_json(), zipfile.ZIP_DEFLATED)
             zf.writestr(ROOT + CHECKPOINT_FILE, note, zipfile.ZIP_DEFLATED)
             zf.write(snapshot, ROOT + config.DB_FILE, zipfile.ZIP_DEFLATED)
             for sha in digests:
@@ -80,8 +83,8 @@ def _snapshot_database(case: Case, target: Path) -> list[str]:
     dest = dbengine.make_engine(dbengine.sqlite_url(target))
     dbengine.upgrade(dest)
     try:
-        with case.engine.connect() as src, dest.begin() as out:
-            # One read transaction (a deferred BEGIN on SQLite, a snapshot in WAL) for every table below.
+        with dbengine.snapshot(case.engine) as src, dest.begin() as out:
+            # One read transaction (a WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL) for every table.
             for table in Base.metadata.sorted_tables:
                 rows = [dict(r._mapping) for r in src.execute(select(table))]
                 for i in range(0, len(rows), 5000):

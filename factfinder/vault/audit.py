@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from factfinder.db import engine as dbengine
 from factfinder.db.models import Item, LogTile, Opening, ProtectedField, Publication, Receipt
 from factfinder.vault import custody, merkle
 from factfinder.vault.blobs import hash_file
@@ -72,7 +73,7 @@ class AuditReport:
 
 def verify_case(case: Case, *, rehash_blobs: bool = True, progress: Callable[[int], None] | None = None) -> AuditReport:
     report = AuditReport()
-    with case.engine.connect() as conn:
+    with dbengine.snapshot(case.engine) as conn:  # one consistent state, even while intake goes on
         entries = _check_log(case, conn, report)
         _check_rows(case, conn, entries, report)
     _check_blobs(case, report, rehash_blobs, progress)

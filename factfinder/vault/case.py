@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pyrage import x25519
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from factfinder import config
@@ -28,6 +29,7 @@ from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
 from factfinder.vault.errors import (
     AmbiguousItemError,
     CaseExistsError,
+    DatabaseError,
     IntakeError,
     ItemNotFoundError,
     NotACaseError,
@@ -35,6 +37,43 @@ from factfinder.vault.errors import (
 )
 from factfinder.vault.log import CustodyLog
 from factfinder.vault.proof import encode_proof
+
+
+def _split_url(url: str) -> tuple[str, str | None]:
+    try:
+        return dbengine.split_password(url)
+    except ArgumentError:
+        raise DatabaseError("the database URL is not one SQLAlchemy can read") from None
+
+
+def _open_engine(url: str) -> Engine:
+    """An engine for an external database that answers; :class:`DatabaseError` (password masked) if not."""
+    shown = dbengine.masked_url(url)
+    _, password = _split_url(url)
+
+    def reason(exc: BaseException) -> str:
+        lines = str(exc).strip().splitlines()
+        first = lines[0] if lines else exc.__class__.__name__
+        return first.replace(password, "***") if password else first
+
+    try:
+        engine = dbengine.make_engine(url)
+    except ValueError as exc:  # our own message, already masked
+        raise DatabaseError(f"cannot use the database: {reason(exc)}") from None
+    except ArgumentError as exc:  # no driver for that kind of database
+        raise DatabaseError(f"cannot use the database {shown}: {reason(exc)}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot reach the database {shown}: {reason(exc.orig or exc)}") from None
+    return engine
+
+
+def _holds_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())
+
 
 CHANNELS = ("files", "web", "openrosa", "sms", "bundle", "sync", "usb", "email", "other")
 
@@ -104,6 +143,16 @@ class Case:
         """Create a case folder; return the case and where the witness identity was written."""
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise CaseExistsError(f"{path}: exists and is not an empty folder")
+        public_url, db_password = None, None
+        engine: Engine | None = None
+        if database_url is not None:  # checked before anything is written: a bad URL leaves no half-made case
+            public_url, db_password = _split_url(database_url)
+            engine = _open_engine(database_url)
+            if _holds_tables(engine):
+                engine.dispose()
+                raise CaseExistsError(
+                    f"the database {dbengine.masked_url(database_url)} already holds tables: give an empty one"
+                )
         path.mkdir(parents=True, exist_ok=True)
         case_id = str(uuid.uuid4())
         signer = Signer.generate(f"factfinder/{case_id}")
@@ -113,17 +162,20 @@ class Case:
         identity_path = identity_out or path / config.KEYS_DIR / config.IDENTITY_FILE
         keys.write_secret(path / config.KEYS_DIR / config.SIGNING_KEY_FILE, signer.encode() + "\n")
         keys.write_secret(identity_path, keys.identity_file_text(identity))
+        if db_password is not None:
+            keys.write_secret(path / config.KEYS_DIR / config.DB_PASSWORD_FILE, db_password)
         cfg = config.CaseConfig(
             case_id=case_id,
             title=title,
             created_at=custody.vault_clock(),
             log_key=signer.verifier.encode(),
             recipients=recipients,
-            database_url=database_url,
+            database_url=public_url,
         )
         for sub in (config.BLOB_DIR, config.TMP_DIR):
             (path / sub).mkdir(exist_ok=True)
-        engine = dbengine.make_engine(database_url or dbengine.sqlite_url(path / config.DB_FILE))
+        if engine is None:
+            engine = dbengine.make_engine(dbengine.sqlite_url(path / config.DB_FILE))
         dbengine.upgrade(engine)
         case = cls(path, cfg, engine, signer)
         with dbengine.write_transaction(engine) as conn:
@@ -149,10 +201,14 @@ class Case:
     def open(cls, path: Path) -> Case:
         cfg = config.CaseConfig.load(path)
         signer = keys.load_signer(path / config.KEYS_DIR / config.SIGNING_KEY_FILE)
-        url = cfg.database_url or dbengine.sqlite_url(path / config.DB_FILE)
-        if cfg.database_url is None and not (path / config.DB_FILE).is_file():
-            raise NotACaseError(f"{path}: the case database {config.DB_FILE} is missing")
-        engine = dbengine.make_engine(url)
+        if cfg.database_url is None:
+            if not (path / config.DB_FILE).is_file():
+                raise NotACaseError(f"{path}: the case database {config.DB_FILE} is missing")
+            engine = dbengine.make_engine(dbengine.sqlite_url(path / config.DB_FILE))
+        else:
+            password_file = path / config.KEYS_DIR / config.DB_PASSWORD_FILE
+            password = password_file.read_text(encoding="utf-8") if password_file.is_file() else None
+            engine = _open_engine(dbengine.with_password(cfg.database_url, password))
         state = dbengine.schema_state(engine)
         if state == "behind" and signer is not None:
             dbengine.upgrade(engine)  # an older factfinder's case: migrations only add

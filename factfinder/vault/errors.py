@@ -49,3 +49,7 @@ class IdentityError(VaultError):
 
 class ArchiveError(VaultError):
     """A case archive is malformed, hostile (traversal, bomb) or does not verify."""
+
+
+class DatabaseError(VaultError):
+    """The case database cannot be reached or used (a PostgreSQL server down, a bad URL)."""

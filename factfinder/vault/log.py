@@ -17,10 +17,10 @@ at any moment leaves either both or neither.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from factfinder.db.models import CheckpointRecord, LogEntryBundle, LogHead, LogTile
 from factfinder.vault import merkle
@@ -31,6 +31,27 @@ TILE_WIDTH = 256
 TILE_HEIGHT = 8
 HASH = merkle.HASH_SIZE
 MAX_ENTRY_BYTES = 0xFFFF
+_FULL_TILE_CACHE = 1024  # full tiles whose interior nodes are kept between proofs (about 40 MB at most)
+
+# Statements built once: building a SQLAlchemy construct costs more than running it
+# on SQLite, and append and proofs run these thousands of times.
+_SELECT_SIZE = select(LogHead.size).where(LogHead.id == 1)
+_SELECT_BUNDLE = select(LogEntryBundle.data).where(LogEntryBundle.idx == bindparam("idx"))
+_SELECT_TILE = select(LogTile.data).where(LogTile.level == bindparam("level"), LogTile.idx == bindparam("idx"))
+_SELECT_TILES = select(LogTile.level, LogTile.idx, LogTile.data).where(
+    LogTile.level.in_(bindparam("levels", expanding=True)), LogTile.idx.in_(bindparam("idxs", expanding=True))
+)
+_INSERT_BUNDLES = insert(LogEntryBundle)
+_INSERT_TILES = insert(LogTile)
+_UPDATE_SIZE = update(LogHead).where(LogHead.id == 1).values(size=bindparam("new_size"))
+_UPDATE_BUNDLE = (
+    update(LogEntryBundle).where(LogEntryBundle.idx == bindparam("at_idx")).values(data=bindparam("new_data"))
+)
+_UPDATE_TILE = (
+    update(LogTile)
+    .where(LogTile.level == bindparam("at_level"), LogTile.idx == bindparam("at_idx"))
+    .values(data=bindparam("new_data"))
+)
 
 
 class LogCorruptError(VaultError):
@@ -47,11 +68,7 @@ class Head:
 
 
 def encode_bundle(entries: Sequence[bytes]) -> bytes:
-    parts = []
-    for entry in entries:
-        parts.append(len(entry).to_bytes(2, "big"))
-        parts.append(entry)
-    return b"".join(parts)
+    return b"".join([part for entry in entries for part in (len(entry).to_bytes(2, "big"), entry)])
 
 
 def decode_bundle(data: bytes) -> list[bytes]:
@@ -72,12 +89,27 @@ def split_hashes(data: bytes) -> list[bytes]:
     return [data[i : i + HASH] for i in range(0, len(data), HASH)]
 
 
+def _proof_tiles(size: int, index: int) -> list[tuple[int, int]]:
+    """The tiles a proof about leaf ``index`` in a tree of ``size`` reads: its own path and the right edge."""
+    tiles = []
+    level, width = 0, size
+    while width > 1 or level == 0:
+        tiles.append((level, (index >> (TILE_HEIGHT * level)) // TILE_WIDTH))
+        tiles.append((level, (width - 1) // TILE_WIDTH))
+        width //= TILE_WIDTH
+        level += 1
+    return tiles
+
+
 class CustodyLog:
     """One case's custody log. Signing needs ``signer``; reading and proving do not."""
 
     def __init__(self, verifier: Verifier, signer: Signer | None = None) -> None:
         self.verifier = verifier
         self.signer = signer
+        # Interior nodes hashed from full tiles, keyed by the tile's position *and* checked
+        # against its bytes on every use, so a rolled-back or changed tile is never trusted.
+        self._full_tiles: dict[tuple[int, int], tuple[bytes, list[list[bytes]]]] = {}
 
     @property
     def origin(self) -> str:
@@ -86,7 +118,7 @@ class CustodyLog:
     # -- reading -------------------------------------------------------------------------
 
     def size(self, conn: Connection) -> int:
-        value = conn.execute(select(LogHead.size).where(LogHead.id == 1)).scalar_one_or_none()
+        value = conn.execute(_SELECT_SIZE).scalar_one_or_none()
         return int(value or 0)
 
     def head(self, conn: Connection, *, lock: bool = False) -> Head:
@@ -129,38 +161,62 @@ class CustodyLog:
             return entry
         raise LogCorruptError(f"entry {index} is missing")
 
-    def node_source(self, conn: Connection) -> merkle.NodeSource:
-        """A :data:`merkle.NodeSource` reading this log's tiles, caching what it reads."""
-        tiles: dict[tuple[int, int], bytes] = {}
-        memo: dict[tuple[int, int], bytes] = {}
+    def node_source(self, conn: Connection, prefetch: Iterable[tuple[int, int]] = ()) -> merkle.NodeSource:
+        """A :data:`merkle.NodeSource` reading this log's tiles, caching what it reads.
 
-        def tile(level: int, idx: int) -> bytes:
-            key = (level, idx)
-            if key not in tiles:
-                data = conn.execute(
-                    select(LogTile.data).where(LogTile.level == level, LogTile.idx == idx)
-                ).scalar_one_or_none()
+        A tile holds 256 nodes of tree level ``8k``; the nodes of levels
+        ``8k+1 .. 8k+7`` above them are hashed from it level by level, once per
+        tile and only as high as asked, instead of node by node. ``prefetch``
+        names tiles ``(level, idx)`` to read in one query up front.
+        """
+        trees: dict[tuple[int, int], list[list[bytes]]] = {}
+        full_tiles = self._full_tiles
+
+        def load(key: tuple[int, int], data: bytes) -> list[list[bytes]]:
+            if len(data) == TILE_WIDTH * HASH:
+                cached = full_tiles.get(key)
+                if cached is not None and cached[0] == data:
+                    levels = cached[1]
+                else:
+                    if len(full_tiles) >= _FULL_TILE_CACHE:
+                        full_tiles.clear()
+                    levels = [split_hashes(data)]
+                    while len(levels[-1]) > 1:  # built whole before it is shared between threads
+                        levels.append(merkle.hash_level(levels[-1]))
+                    full_tiles[key] = (data, levels)
+            else:
+                levels = [split_hashes(data[: len(data) - len(data) % HASH])]
+            trees[key] = levels
+            return levels
+
+        wanted = set(prefetch)
+        if wanted:
+            levels = sorted({level for level, _ in wanted})
+            idxs = sorted({idx for _, idx in wanted})
+            for level, idx, data in conn.execute(_SELECT_TILES, {"levels": levels, "idxs": idxs}):
+                if (level, idx) in wanted:
+                    load((level, idx), data)
+
+        def tile_levels(tile_level: int, idx: int, height: int) -> list[list[bytes]]:
+            key = (tile_level, idx)
+            levels = trees.get(key)
+            if levels is None:
+                data = conn.execute(_SELECT_TILE, {"level": tile_level, "idx": idx}).scalar_one_or_none()
                 if data is None:
-                    raise LogCorruptError(f"hash tile {level}/{idx} is missing")
-                tiles[key] = data
-            return tiles[key]
+                    raise LogCorruptError(f"hash tile {tile_level}/{idx} is missing")
+                levels = load(key, data)
+            while len(levels) <= height and len(levels[-1]) > 1:
+                below = levels[-1]
+                levels.append(merkle.hash_level(below[: len(below) & ~1]))
+            return levels
 
         def node(level: int, index: int) -> bytes:
-            key = (level, index)
-            found = memo.get(key)
-            if found is not None:
-                return found
             tile_level, rest = divmod(level, TILE_HEIGHT)
-            if rest == 0:
-                data = tile(tile_level, index // TILE_WIDTH)
-                offset = (index % TILE_WIDTH) * HASH
-                value = data[offset : offset + HASH]
-                if len(value) != HASH:
-                    raise LogCorruptError(f"hash tile {tile_level}/{index // TILE_WIDTH} is too short")
-            else:
-                value = merkle.node_hash(node(level - 1, 2 * index), node(level - 1, 2 * index + 1))
-            memo[key] = value
-            return value
+            tile_idx, offset = divmod(index, TILE_WIDTH >> rest)
+            levels = tile_levels(tile_level, tile_idx, rest)
+            if rest >= len(levels) or offset >= len(levels[rest]):
+                raise LogCorruptError(f"hash tile {tile_level}/{tile_idx} is too short")
+            return levels[rest][offset]
 
         return node
 
@@ -168,10 +224,11 @@ class CustodyLog:
         return merkle.root(self.node_source(conn), self.size(conn) if size is None else size)
 
     def inclusion_proof(self, conn: Connection, index: int, size: int) -> list[bytes]:
-        return merkle.inclusion_proof(self.node_source(conn), index, size)
+        return merkle.inclusion_proof(self.node_source(conn, _proof_tiles(size, index)), index, size)
 
     def consistency_proof(self, conn: Connection, size1: int, size2: int) -> list[bytes]:
-        return merkle.consistency_proof(self.node_source(conn), size1, size2)
+        tiles = _proof_tiles(size2, size1 - 1) if 0 < size1 <= size2 else []
+        return merkle.consistency_proof(self.node_source(conn, tiles), size1, size2)
 
     def latest_checkpoint(self, conn: Connection) -> str | None:
         return conn.execute(
@@ -210,48 +267,55 @@ class CustodyLog:
         if size == 0 and conn.execute(select(LogHead.id)).first() is None:
             conn.execute(insert(LogHead).values(id=1, size=new_size))
         else:
-            conn.execute(update(LogHead).where(LogHead.id == 1).values(size=new_size))
+            conn.execute(_UPDATE_SIZE, {"new_size": new_size})
         return size
 
     def _append_bundles(self, conn: Connection, size: int, entries: Sequence[bytes]) -> None:
-        first_bundle = size // TILE_WIDTH
-        pending: list[bytes] = []
-        if size % TILE_WIDTH:
-            data = conn.execute(
-                select(LogEntryBundle.data).where(LogEntryBundle.idx == first_bundle)
-            ).scalar_one_or_none()
+        """Fill the last, partial bundle (its bytes extended, not decoded and rewritten), then add new ones."""
+        first_bundle, filled = divmod(size, TILE_WIDTH)
+        start = 0
+        if filled:
+            data = conn.execute(_SELECT_BUNDLE, {"idx": first_bundle}).scalar_one_or_none()
             if data is None:
                 raise LogCorruptError(f"entry bundle {first_bundle} is missing")
-            pending = decode_bundle(data)
-            conn.execute(delete(LogEntryBundle).where(LogEntryBundle.idx == first_bundle))
-        pending.extend(entries)
+            start = min(len(entries), TILE_WIDTH - filled)
+            new_data = data + encode_bundle(entries[:start])
+            conn.execute(_UPDATE_BUNDLE, {"at_idx": first_bundle, "new_data": new_data})
+            first_bundle += 1
         rows = [
-            {"idx": first_bundle + j, "data": encode_bundle(pending[i : i + TILE_WIDTH])}
-            for j, i in enumerate(range(0, len(pending), TILE_WIDTH))
+            {"idx": first_bundle + j, "data": encode_bundle(entries[i : i + TILE_WIDTH])}
+            for j, i in enumerate(range(start, len(entries), TILE_WIDTH))
         ]
-        conn.execute(insert(LogEntryBundle), rows)
+        if rows:
+            conn.execute(_INSERT_BUNDLES, rows)
 
     def _append_hashes(self, conn: Connection, size: int, hashes: list[bytes]) -> None:
+        """Add hashes to the tiles of each level; every tile completed sends its root one level up."""
         level, count = 0, size  # count: complete nodes already stored at tree level 8*level
         while hashes:
-            first_tile = count // TILE_WIDTH
-            pending: list[bytes] = []
-            if count % TILE_WIDTH:
-                data = conn.execute(
-                    select(LogTile.data).where(LogTile.level == level, LogTile.idx == first_tile)
-                ).scalar_one_or_none()
+            first_tile, filled = divmod(count, TILE_WIDTH)
+            promoted: list[bytes] = []
+            start = 0
+            if filled:
+                data = conn.execute(_SELECT_TILE, {"level": level, "idx": first_tile}).scalar_one_or_none()
                 if data is None:
                     raise LogCorruptError(f"hash tile {level}/{first_tile} is missing")
-                pending = split_hashes(data)
-                conn.execute(delete(LogTile).where(LogTile.level == level, LogTile.idx == first_tile))
-            pending.extend(hashes)
-            rows, promoted = [], []
-            for j, i in enumerate(range(0, len(pending), TILE_WIDTH)):
-                chunk = pending[i : i + TILE_WIDTH]
+                if len(data) != filled * HASH:
+                    raise LogCorruptError(f"hash tile {level}/{first_tile} has {len(data)} bytes, not {filled * HASH}")
+                start = min(len(hashes), TILE_WIDTH - filled)
+                new_data = data + b"".join(hashes[:start])
+                conn.execute(_UPDATE_TILE, {"at_level": level, "at_idx": first_tile, "new_data": new_data})
+                if filled + start == TILE_WIDTH:
+                    promoted.append(merkle.perfect_root(split_hashes(new_data)))
+                first_tile += 1
+            rows = []
+            for j, i in enumerate(range(start, len(hashes), TILE_WIDTH)):
+                chunk = hashes[i : i + TILE_WIDTH]
                 rows.append({"level": level, "idx": first_tile + j, "data": b"".join(chunk)})
                 if len(chunk) == TILE_WIDTH:
                     promoted.append(merkle.perfect_root(chunk))
-            conn.execute(insert(LogTile), rows)
+            if rows:
+                conn.execute(_INSERT_TILES, rows)
             hashes = promoted
             count //= TILE_WIDTH
             level += 1

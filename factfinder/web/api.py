@@ -268,14 +268,14 @@ async def complete_upload(
     await _csrf(request, who)
     case = _case(request)
     try:
-        blob = uploads.complete(case, upload_id, body.sha256)
+        done = uploads.complete(case, upload_id, body.sha256)
     except uploads.UploadNotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except uploads.OffsetMismatch as exc:
         return JSONResponse({"detail": "upload is not finished", "offset": exc.offset}, 409)  # type: ignore[return-value]
     except IntakeError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return UploadStatus(id=upload_id, size=blob.size, offset=blob.size, complete=True)
+    return UploadStatus(id=upload_id, size=done.size, offset=done.offset, complete=True)
 
 
 @router.post("/submissions", status_code=201)

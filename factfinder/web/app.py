@@ -11,16 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException  # FastAPI's is a subclass: this catches Starlette's 404/405 too
 from starlette.formparsers import MultiPartException
 
 from factfinder import __version__
+from factfinder.db.engine import UnstorableTextError
 from factfinder.vault.case import Case
 from factfinder.web import security
 from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
@@ -64,7 +67,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "sign in or send a bearer token"}, 401, {"WWW-Authenticate": "Bearer"})
-        return RedirectResponse(f"/login?next={request.url.path}", 303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
 
     @app.exception_handler(MultiPartException)
     async def _bad_multipart(request: Request, exc: MultiPartException) -> Response:
@@ -74,15 +77,20 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     async def _http(request: Request, exc: HTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail), exc.headers)
 
+    @app.exception_handler(UnstorableTextError)
+    async def _nul_in_text(request: Request, exc: UnstorableTextError) -> Response:
+        return error_response(request, 400, str(exc))  # PostgreSQL cannot hold NUL characters in text
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.errors()}, 422)
         return error_response(request, 422, "some fields of the form are missing or invalid")
 
-    unguarded = [r.path for r in app.routes if isinstance(r, APIRoute) and route_permission(r) is None]
+    unguarded = [path for path, _, route in api_routes(app) if route_permission(route) is None]
     if unguarded:
         raise RuntimeError(f"routes without a permission: {unguarded}")
+    app.add_middleware(security.CompleteMultipart)
     app.add_middleware(security.BodyLimit, limit=settings.max_upload_bytes + (1 << 20))  # room for other fields
     app.add_middleware(security.SecurityHeaders)  # outermost: every response gets the headers
     return app
@@ -94,6 +102,21 @@ def _replace_page(params: Any, page: int) -> str:
 
     pairs = [(k, v) for k, v in params.multi_items() if k != "page"]
     return urlencode([*pairs, ("page", str(page))])
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """Every (path, method, route) the app serves through FastAPI, prefixes of included routers applied.
+
+    ``app.routes`` holds included routers as single entries in this FastAPI, so
+    walking it alone would see none of the pages or API routes.
+    """
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            path = context.path or route.path
+            found += [(path, method, route) for method in sorted(context.methods or route.methods or ())]
+    return found
 
 
 def route_permission(route: APIRoute) -> Any:

@@ -15,7 +15,7 @@ from factfinder.intake import uploads, webform
 from factfinder.permissions import Permission, Role, allows
 from factfinder.vault import keys
 from factfinder.vault.case import Case
-from factfinder.vault.errors import IntakeError, VaultError
+from factfinder.vault.errors import IntakeError, ItemNotFoundError, VaultError
 from factfinder.web import i18n
 from factfinder.web.app import render
 from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
@@ -70,15 +70,16 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
     code = i18n.pick(_field(form, "lang"), None)
     t = i18n.STRINGS[code]
     files: list[tuple[Any, str | None]] = []
+    limit = request.app.state.settings.max_upload_bytes
     try:
-        for value in form.getlist("files"):
-            if isinstance(value, StarletteUploadFile) and (value.filename or value.size):
-                if value.size == 0 and not value.filename:
-                    continue
-                blob = case.blobs.put_file(value.file)
-                files.append((blob, value.filename))
+        chosen = [v for v in form.getlist("files") if isinstance(v, StarletteUploadFile) and (v.filename or v.size)]
+        if any((value.size or 0) > limit for value in chosen):
+            raise UploadTooLarge(f"{t['too_large']} (> {limit:,} bytes)")
         upload_ids = [v for v in form.getlist("upload") if isinstance(v, str) and v]
-        files += uploads.take_completed(case, upload_ids)
+        completed = uploads.take_completed(case, upload_ids)  # before storing: a bad id leaves no stray blob
+        for value in chosen:
+            files.append((case.blobs.put_file(value.file), value.filename))
+        files += completed
         sub = webform.Submission(
             testimony=_field(form, "testimony") or "",
             language=code,
@@ -94,6 +95,7 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
         uploads.forget(case, upload_ids)
     except IntakeError as exc:
         message = t["empty"] if "needs a testimony" in str(exc) else str(exc)
+        status = 413 if isinstance(exc, UploadTooLarge) else 400
         return render(
             request,
             "submit.html",
@@ -104,12 +106,16 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
             campaign=_field(form, "campaign"),
             max_bytes=request.app.state.settings.max_upload_bytes,
             error=message,
-            status=400,
+            status=status,
         )
     from factfinder import pipeline
 
     pipeline.index_items(case)
     return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
+
+
+class UploadTooLarge(IntakeError):
+    """A file over ``Settings.max_upload_bytes``: refused before anything is stored."""
 
 
 def _field(form: Any, name: str) -> str | None:
@@ -304,6 +310,8 @@ async def reveal(
             raise VaultError("choose the case's witness identity file to open sealed fields")
         assert who.account is not None
         opened = case.reveal(ref, identity, actor=who.account.username)
+    except ItemNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from exc
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
     view = item_view(case, ref, who, opened={r.id: values for r, values in opened})
@@ -314,7 +322,10 @@ async def reveal(
 async def publish(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.PUBLISH))]) -> Response:
     await check_csrf(request, who)
     assert who.account is not None
-    item = _case(request).resolve(ref)
+    try:
+        item = _case(request).resolve(ref)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
     _case(request).publish(item.sha256, actor=who.account.username)
     return RedirectResponse(f"/items/{item.sha256}", 303)
 
@@ -383,7 +394,10 @@ async def enable_user(
 
 @router.get("/account")
 def account_page(request: Request, who: Annotated[Caller, Depends(need(Permission.SIGNED_IN))]) -> Response:
-    return render(request, "account.html", who, token=None)
+    assert who.account is not None
+    return render(
+        request, "account.html", who, token=None, tokens=accounts.list_tokens(_case(request).engine, who.account)
+    )
 
 
 @router.post("/account/tokens")
@@ -395,7 +409,22 @@ async def new_token(
     await check_csrf(request, who)
     assert who.account is not None
     token = accounts.create_token(_case(request).engine, who.account, label)
-    return render(request, "account.html", who, token=token)
+    return render(
+        request, "account.html", who, token=token, tokens=accounts.list_tokens(_case(request).engine, who.account)
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def revoke_token(
+    request: Request, token_id: int, who: Annotated[Caller, Depends(need(Permission.SIGNED_IN))]
+) -> Response:
+    await check_csrf(request, who)
+    assert who.account is not None
+    try:
+        accounts.revoke_token(_case(request).engine, who.account, token_id)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return RedirectResponse("/account", 303)
 
 
 def _visible(case: Case, ref: str, who: Caller) -> Item:

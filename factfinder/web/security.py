@@ -16,7 +16,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,8 +55,11 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in dict(HEADERS)]
-                headers += HEADERS
+                given = message.get("headers", [])
+                # A route may set a stricter policy of its own (the media preview's sandbox): keep it.
+                own_csp = [h for h in given if h[0].lower() == b"content-security-policy"]
+                headers = [h for h in given if h[0].lower() not in dict(HEADERS)]
+                headers += [h for h in HEADERS if not (own_csp and h[0] == b"content-security-policy")] + own_csp
                 if not static and not any(h[0].lower() == b"cache-control" for h in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -108,6 +113,46 @@ class BodyLimit:
         except BodyTooLarge:
             if not started:
                 await _plain(send, 413, "the upload is larger than this server accepts")
+
+
+class CompleteMultipart:
+    """Refuses a multipart body that ends before its closing boundary (400, via MultiPartException).
+
+    The multipart parser takes a body cut off mid-part as a shorter form, so a
+    dropped connection behind a proxy could record half a submission. Browsers
+    send no epilogue after the closing ``--boundary--``; only line breaks may follow.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        boundary = _multipart_boundary(scope) if scope["type"] == "http" else None
+        if boundary is None:
+            await self.app(scope, receive, send)
+            return
+        closing = b"--" + boundary + b"--"
+        tail = b""
+
+        async def checking() -> Message:
+            nonlocal tail
+            message = await receive()
+            if message["type"] == "http.request":
+                tail = (tail + message.get("body", b""))[-(len(closing) + 8) :]
+                if not message.get("more_body", False) and not tail.rstrip(b"\r\n").endswith(closing):
+                    raise MultiPartException("the upload was cut off before its end: please send it again")
+            return message
+
+        await self.app(scope, checking, send)
+
+
+def _multipart_boundary(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            kind, params = parse_options_header(value.decode("latin-1"))
+            if kind == b"multipart/form-data":
+                return params.get(b"boundary", b"")
+    return None
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

@@ -1,9 +1,10 @@
 """Tamper tests: each kind of damage is caught by ``verify`` and named.
 
 The damage is done the way an attacker or a failing disk would do it: bytes
-changed in the blob store, rows edited with plain ``sqlite3``, log rows
-deleted, a checkpoint signature swapped. The case is closed first so nothing
-cached in the process hides the change.
+changed in the blob store, rows edited with plain SQL behind the vault's back
+(on SQLite or PostgreSQL, whichever the run uses), log rows deleted, a checkpoint
+signature swapped. The case is closed first so nothing cached in the process
+hides the change.
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection, CursorResult, select, text
 
 from factfinder import config
+from factfinder.db.models import Base
 from factfinder.vault import audit, log
 from factfinder.vault.case import Case
 from factfinder.vault.checkpoint import Checkpoint, Signer
-from tests.conftest import Cli
+from tests.conftest import Cli, NewDatabase
 
 
 @pytest.fixture
-def filled(case_dir: Path) -> Iterator[tuple[Path, list[str]]]:
+def filled(case_dir: Path, new_database: NewDatabase) -> Iterator[tuple[Path, list[str]]]:
     """A closed case holding 300 items (more than one entry bundle and hash tile)."""
-    case, _ = Case.init(case_dir, "Tamper", actor="tester")
+    case, _ = Case.init(case_dir, "Tamper", actor="tester", database_url=new_database())
     digests = []
     with case:
         for i in range(3):
@@ -50,8 +55,22 @@ def _audit(case_dir: Path) -> audit.AuditReport:
         return audit.verify_case(case)
 
 
-def _db(case_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(case_dir / config.DB_FILE, isolation_level=None)
+class _Tamperer:
+    """Plain SQL on the case database, ``?`` placeholders as in sqlite3, committed on leaving."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> CursorResult[Any]:
+        numbered = iter(range(len(params)))
+        named = re.sub(r"\?", lambda _: f":p{next(numbered)}", sql)
+        return self.conn.execute(text(named), {f"p{i}": v for i, v in enumerate(params)})
+
+
+@contextmanager
+def _db(case_dir: Path) -> Iterator[_Tamperer]:
+    with Case.open(case_dir) as case, case.engine.begin() as conn:
+        yield _Tamperer(conn)
 
 
 def _kinds(report: audit.AuditReport) -> set[str]:
@@ -259,5 +278,10 @@ def test_signing_key_is_private_and_never_in_the_database(filled: tuple[Path, li
     key_file = case_dir / config.KEYS_DIR / config.SIGNING_KEY_FILE
     assert (key_file.stat().st_mode & 0o777) == 0o600
     secret = key_file.read_text().strip().rsplit("+", 1)[1]
-    assert secret.encode() not in (case_dir / config.DB_FILE).read_bytes()
+    if (case_dir / config.DB_FILE).exists():  # SQLite: every byte of the file, free pages included
+        assert secret.encode() not in (case_dir / config.DB_FILE).read_bytes()
+    with Case.open(case_dir) as case, case.engine.connect() as conn:  # any backend: every stored value
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                assert all(secret.encode() not in (v if isinstance(v, bytes) else str(v).encode()) for v in row)
     assert os.stat(case_dir / config.KEYS_DIR / config.IDENTITY_FILE).st_mode & 0o077 == 0

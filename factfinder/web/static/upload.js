@@ -21,6 +21,33 @@
     return fetch(url, { method: method, body: body, headers: h, credentials: "same-origin" });
   }
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  async function failure(response) {
+    // The server's reason: JSON from the API, plain text from the body limit, else the status.
+    var text = await response.text();
+    try {
+      var detail = JSON.parse(text).detail;
+      if (typeof detail === "string") { return new Error(detail); }
+    } catch (e) { /* not JSON */ }
+    return new Error(text || ("HTTP " + response.status));
+  }
+  function note(text) {
+    var p = status.querySelector("p.note");
+    if (!p) { p = document.createElement("p"); p.className = "note"; status.appendChild(p); }
+    p.textContent = text;
+  }
+  async function whereItStands(id) {
+    // After a dropped connection: ask how far the upload got, waiting until the server answers.
+    for (var tries = 1; ; tries++) {
+      try {
+        var response = await call("GET", "/api/v1/uploads/" + id);
+        if (!response.ok) { throw await failure(response); }
+        return (await response.json()).offset;
+      } catch (e) {
+        if (e instanceof TypeError && tries < 20) { await wait(Math.min(30000, 1000 * tries)); continue; }
+        throw e;
+      }
+    }
+  }
 
   async function sendChunks(id, file, bar) {
     var offset = 0;
@@ -33,14 +60,14 @@
           { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" });
       } catch (e) {
         failures += 1;
-        status.dataset.note = form.dataset.resume;
+        if (failures > 20) { throw e; }
+        note(form.dataset.resume);
         await wait(Math.min(30000, 1000 * failures));
-        var s = await (await call("GET", "/api/v1/uploads/" + id)).json();
-        offset = s.offset;
+        offset = await whereItStands(id);
         continue;
       }
       if (response.status === 409) { offset = (await response.json()).offset; continue; }
-      if (!response.ok) { throw new Error((await response.json()).detail); }
+      if (!response.ok) { throw await failure(response); }
       offset = (await response.json()).offset;
       failures = 0;
       bar.value = offset;
@@ -55,12 +82,12 @@
     var digest = hex(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
     var created = await call("POST", "/api/v1/uploads", JSON.stringify({ size: file.size, filename: file.name }),
       { "Content-Type": "application/json" });
-    if (!created.ok) { throw new Error((await created.json()).detail); }
+    if (!created.ok) { throw await failure(created); }
     var id = (await created.json()).id;
     await sendChunks(id, file, bar);
     var done = await call("POST", "/api/v1/uploads/" + id + "/complete", JSON.stringify({ sha256: digest }),
       { "Content-Type": "application/json" });
-    if (!done.ok) { throw new Error((await done.json()).detail); }
+    if (!done.ok) { throw await failure(done); }
     bar.value = bar.max;
     return id;
   }

@@ -1,0 +1,492 @@
+"""The authorization matrix: every route of the app, called by every kind of caller.
+
+The routes come from the app itself, so a route added without an entry here
+fails the test; whether a call must pass or be refused comes from
+``factfinder.permissions.allows`` and the permission the route's guard names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from pyrage import x25519
+
+from factfinder import accounts
+from factfinder.intake import uploads, webform
+from factfinder.permissions import Permission, Role, allows
+from factfinder.vault import audit
+from factfinder.web.app import api_routes, route_permission
+from factfinder.web.auth import Caller, need
+from tests.web.conftest import Member, Team
+
+CONTACT = {"witness_name": "Placeholder Aigul Matrix", "witness_phone": "+7 700 555 0101"}
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, so that the preview route has an image to serve."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    )
+
+
+@dataclass
+class Fixture:
+    """What the matrix's requests point at: a published photo with sealed contact details, a user to disable."""
+
+    team: Team
+    sha: str
+    log_index: int
+    target_user: int
+    identity: str
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    counter: int = 0
+
+    def unique(self) -> int:
+        self.counter += 1
+        return self.counter
+
+
+@pytest.fixture(scope="module")
+def world(team: Team) -> Fixture:
+    case = team.case
+    photo = case.blobs.put_bytes(tiny_png())
+    [recorded] = webform.submit(case, webform.Submission("", files=[(photo, "photo.png")], contact=CONTACT))
+    case.publish(recorded.sha256, actor="tester")
+    target = accounts.add_user(case.engine, "target", "another long password", Role.OBSERVER)
+    identity = (case.path / "keys" / "witness-identity.age").read_text()
+    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity)
+
+
+# -- one request per route: what to send, and the status an allowed caller gets ----------------
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    ok: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    fresh: bool = False  # send from a new session of the same caller (for sign-out)
+
+
+def _form(who: Member, **fields: Any) -> dict[str, Any]:
+    return {"data": {**({"csrf_token": who.csrf} if who.csrf else {}), **fields}}
+
+
+def _api(who: Member, **kwargs: Any) -> dict[str, Any]:
+    headers = {"x-csrf-token": who.csrf} if who.csrf and who.account else {}
+    return {"headers": headers | kwargs.pop("headers", {}), **kwargs}
+
+
+def _upload(w: Fixture, data: bytes = b"", *, complete: bool = False) -> str:
+    s = uploads.create(w.team.case, 3, "a.txt", 1 << 20)
+    if data:
+        uploads.append(w.team.case, s.id, 0, data)
+    if complete:
+        uploads.complete(w.team.case, s.id, hashlib.sha256(data).hexdigest())
+    return s.id
+
+
+def _own_token(w: Fixture, who: Member) -> int:
+    if who.account is None:
+        return 1
+    accounts.create_token(w.team.case.engine, who.account, "to revoke")
+    return max(t.id for t in accounts.list_tokens(w.team.case.engine, who.account) if not t.revoked)
+
+
+Recipe = Callable[[Fixture, Member], Call]
+RECIPES: dict[tuple[str, str], Recipe] = {
+    ("GET", "/"): lambda w, who: Call("GET", "/", 303),
+    ("GET", "/submit"): lambda w, who: Call("GET", "/submit", 200),
+    ("POST", "/submit"): lambda w, who: Call(
+        "POST", "/submit", 200, _form(who, testimony=f"matrix testimony {who.name} {w.unique()}")
+    ),
+    ("GET", "/receipt"): lambda w, who: Call("GET", "/receipt", 200),
+    ("GET", "/receipt/proof"): lambda w, who: Call(
+        "GET", "/receipt/proof", 200, {"params": {"entry": w.log_index, "digest": w.sha}}
+    ),
+    ("GET", "/login"): lambda w, who: Call("GET", "/login", 200),
+    ("POST", "/login"): lambda w, who: Call(
+        "POST", "/login", 401, _form(who, username="nobody", password="not the password")
+    ),
+    ("POST", "/logout"): lambda w, who: Call("POST", "/logout", 303, _form(who), fresh=True),
+    ("GET", "/case"): lambda w, who: Call("GET", "/case", 200),
+    ("GET", "/items"): lambda w, who: Call("GET", "/items", 200),
+    ("GET", "/items/{ref}"): lambda w, who: Call("GET", f"/items/{w.sha}", 200),
+    ("GET", "/items/{ref}/original"): lambda w, who: Call("GET", f"/items/{w.sha}/original", 200),
+    ("GET", "/items/{ref}/preview"): lambda w, who: Call("GET", f"/items/{w.sha}/preview", 200),
+    ("GET", "/items/{ref}/proof"): lambda w, who: Call("GET", f"/items/{w.sha}/proof", 200),
+    ("POST", "/items/{ref}/reveal"): lambda w, who: Call(
+        "POST", f"/items/{w.sha}/reveal", 200, {**_form(who), "files": {"identity": ("key.age", w.identity)}}
+    ),
+    ("POST", "/items/{ref}/publish"): lambda w, who: Call("POST", f"/items/{w.sha}/publish", 303, _form(who)),
+    ("GET", "/log"): lambda w, who: Call("GET", "/log", 200),
+    ("GET", "/users"): lambda w, who: Call("GET", "/users", 200),
+    ("POST", "/users"): lambda w, who: Call(
+        "POST", "/users", 303, _form(who, username=f"new{w.unique()}", password="x" * 12, role="observer")
+    ),
+    ("POST", "/users/{user_id}/disable"): lambda w, who: Call(
+        "POST", f"/users/{w.target_user}/disable", 303, _form(who)
+    ),
+    ("POST", "/users/{user_id}/enable"): lambda w, who: Call("POST", f"/users/{w.target_user}/enable", 303, _form(who)),
+    ("GET", "/account"): lambda w, who: Call("GET", "/account", 200),
+    ("POST", "/account/tokens"): lambda w, who: Call("POST", "/account/tokens", 200, _form(who, label="matrix")),
+    ("POST", "/account/tokens/{token_id}/revoke"): lambda w, who: Call(
+        "POST", f"/account/tokens/{_own_token(w, who)}/revoke", 303, _form(who)
+    ),
+    ("GET", "/api/v1/case"): lambda w, who: Call("GET", "/api/v1/case", 200),
+    ("GET", "/api/v1/items"): lambda w, who: Call("GET", "/api/v1/items", 200),
+    ("GET", "/api/v1/items/{ref}"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}", 200),
+    ("GET", "/api/v1/items/{ref}/original"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}/original", 200),
+    ("GET", "/api/v1/items/{ref}/proof"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}/proof", 200),
+    ("POST", "/api/v1/items/{ref}/publish"): lambda w, who: Call(
+        "POST", f"/api/v1/items/{w.sha}/publish", 200, _api(who)
+    ),
+    ("GET", "/api/v1/log"): lambda w, who: Call("GET", "/api/v1/log", 200),
+    ("POST", "/api/v1/uploads"): lambda w, who: Call(
+        "POST", "/api/v1/uploads", 201, _api(who, json={"size": 3, "filename": "a.txt"})
+    ),
+    ("GET", "/api/v1/uploads/{upload_id}"): lambda w, who: Call("GET", f"/api/v1/uploads/{_upload(w)}", 200),
+    ("PATCH", "/api/v1/uploads/{upload_id}"): lambda w, who: Call(
+        "PATCH", f"/api/v1/uploads/{_upload(w)}", 200, _api(who, content=b"abc", headers={"upload-offset": "0"})
+    ),
+    ("POST", "/api/v1/uploads/{upload_id}/complete"): lambda w, who: Call(
+        "POST",
+        f"/api/v1/uploads/{_upload(w, b'abc')}/complete",
+        200,
+        _api(who, json={"sha256": hashlib.sha256(b"abc").hexdigest()}),
+    ),
+    ("POST", "/api/v1/submissions"): lambda w, who: Call(
+        "POST", "/api/v1/submissions", 201, _api(who, json={"testimony": f"api testimony {w.unique()}"})
+    ),
+    ("GET", "/api/v1/receipts"): lambda w, who: Call(
+        "GET", "/api/v1/receipts", 200, {"params": {"entry": w.log_index, "digest": w.sha}}
+    ),
+}
+
+P = Permission
+# What each route must demand, written out here so that a guard weakened in the code fails this test.
+PERMISSIONS: dict[tuple[str, str], Permission] = {
+    **{
+        key: P.PUBLIC
+        for key in [
+            ("GET", "/"),
+            ("GET", "/submit"),
+            ("POST", "/submit"),
+            ("GET", "/receipt"),
+            ("GET", "/receipt/proof"),
+            ("GET", "/login"),
+            ("POST", "/login"),
+            ("POST", "/api/v1/uploads"),
+            ("GET", "/api/v1/uploads/{upload_id}"),
+            ("PATCH", "/api/v1/uploads/{upload_id}"),
+            ("POST", "/api/v1/uploads/{upload_id}/complete"),
+            ("POST", "/api/v1/submissions"),
+            ("GET", "/api/v1/receipts"),
+        ]
+    },
+    **{
+        key: P.SIGNED_IN
+        for key in [
+            ("POST", "/logout"),
+            ("GET", "/account"),
+            ("POST", "/account/tokens"),
+            ("POST", "/account/tokens/{token_id}/revoke"),
+        ]
+    },
+    **{
+        key: P.VIEW_PUBLISHED
+        for key in [
+            ("GET", "/case"),
+            ("GET", "/items"),
+            ("GET", "/items/{ref}"),
+            ("GET", "/items/{ref}/original"),
+            ("GET", "/items/{ref}/preview"),
+            ("GET", "/items/{ref}/proof"),
+            ("GET", "/api/v1/case"),
+            ("GET", "/api/v1/items"),
+            ("GET", "/api/v1/items/{ref}"),
+            ("GET", "/api/v1/items/{ref}/original"),
+            ("GET", "/api/v1/items/{ref}/proof"),
+        ]
+    },
+    ("GET", "/log"): P.VIEW_EVIDENCE,
+    ("GET", "/api/v1/log"): P.VIEW_EVIDENCE,
+    ("POST", "/items/{ref}/reveal"): P.REVEAL_PROTECTED,
+    ("POST", "/items/{ref}/publish"): P.PUBLISH,
+    ("POST", "/api/v1/items/{ref}/publish"): P.PUBLISH,
+    **{
+        key: P.MANAGE_USERS
+        for key in [
+            ("GET", "/users"),
+            ("POST", "/users"),
+            ("POST", "/users/{user_id}/disable"),
+            ("POST", "/users/{user_id}/enable"),
+        ]
+    },
+}
+
+CALLERS = ["anonymous", *[r.value for r in Role], "analyst token"]
+
+
+def _caller(team: Team, name: str) -> tuple[Member, Role | None]:
+    if name == "anonymous":
+        return team.anon(), None
+    if name == "analyst token":
+        return team.bearer(Role.ANALYST), Role.ANALYST
+    return team.members[Role(name)], Role(name)
+
+
+def _refused(path: str, who: Member, status: int, headers: Mapping[str, str]) -> bool:
+    if who.account is None:
+        if path.startswith("/api/"):
+            return status == 401 and headers.get("www-authenticate") == "Bearer"
+        return status == 303 and headers.get("location", "").startswith("/login?next=")
+    return status == 403
+
+
+@pytest.mark.parametrize("caller_name", CALLERS)
+def test_every_route_allows_exactly_the_roles_the_matrix_grants(team: Team, world: Fixture, caller_name: str) -> None:
+    who, role = _caller(team, caller_name)
+    routes = api_routes(team.app)
+    assert len(routes) >= 35  # the enumeration sees the included routers, not just the app's own routes
+    missing = [(method, path) for path, method, _ in routes if (method, path) not in RECIPES]
+    assert not missing, f"routes with no entry in the authorization test: {missing}"
+    assert set(PERMISSIONS) == set(RECIPES)
+    stale = set(RECIPES) - {(method, path) for path, method, _ in routes}
+    assert not stale, f"entries for routes the app no longer has: {stale}"
+    wrong = []
+    for path, method, route in routes:
+        permission = route_permission(route)
+        assert permission == PERMISSIONS[(method, path)], f"{method} {path} demands {permission}"
+        call = RECIPES[(method, path)](world, who)
+        client = who.client
+        if call.fresh and who.account is not None and not who.via_token:
+            fresh = team.session(Role(caller_name))
+            call, client = RECIPES[(method, path)](world, fresh), fresh.client
+        r = client.request(call.method, call.url, follow_redirects=False, **call.kwargs)
+        expected = allows(role, permission)
+        if expected and r.status_code != call.ok:
+            wrong.append(f"{method} {path}: allowed, wanted {call.ok}, got {r.status_code} {r.text[:200]}")
+        elif not expected and not _refused(path, who, r.status_code, r.headers):
+            wrong.append(f"{method} {path}: must be refused ({permission}), got {r.status_code} {r.text[:200]}")
+        world.seen.add((method, path))
+    assert not wrong, f"as {caller_name}:\n" + "\n".join(wrong)
+    assert {(m, p) for p, m, _ in routes} <= world.seen
+    assert audit.verify_case(team.case).ok
+
+
+def test_route_enumeration_sees_included_routers_and_unguarded_routes() -> None:
+    """The same walk create_app uses to refuse unguarded routes must see routes inside routers."""
+    router = APIRouter()
+
+    @router.get("/guarded")
+    def guarded(who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))]) -> None: ...
+
+    @router.post("/open")
+    def unguarded() -> None: ...
+
+    app = FastAPI()
+    app.include_router(router, prefix="/p")
+    found = {(path, method): route_permission(route) for path, method, route in api_routes(app)}
+    assert found == {("/p/guarded", "GET"): Permission.VIEW_EVIDENCE, ("/p/open", "POST"): None}
+
+
+# -- what each role sees ------------------------------------------------------------------
+
+
+def _new_testimony(team: Team, text: str, contact: dict[str, str] | None = None) -> str:
+    [recorded] = webform.submit(team.case, webform.Submission(text, contact=contact or {}))
+    from factfinder import pipeline
+
+    pipeline.index_items(team.case)
+    return recorded.sha256
+
+
+def test_observers_see_only_published_items(team: Team) -> None:
+    sha = _new_testimony(team, "unpublished words about the square")
+    observer = team.members[Role.OBSERVER].client
+    urls = [f"/items/{sha}", f"/items/{sha}/original", f"/items/{sha}/proof"]
+    urls += [f"/api/v1/items/{sha}", f"/api/v1/items/{sha}/original", f"/api/v1/items/{sha}/proof"]
+    urls += [f"/items/{sha[:12]}"]  # a prefix must not find it either
+    for url in urls:
+        assert observer.get(url).status_code == 404, url
+        assert team.members[Role.ANALYST].client.get(url).status_code == 200, url
+    assert sha not in observer.get("/items").text
+    assert sha not in observer.get("/case").text
+    assert sha not in observer.get("/items", params={"q": "square"}).text
+    assert observer.get("/api/v1/items", params={"q": "square"}).json()["total"] == 0
+    assert team.members[Role.ANALYST].client.get("/api/v1/items", params={"q": "square"}).json()["total"] == 1
+
+    investigator = team.members[Role.INVESTIGATOR]
+    r = investigator.client.post(
+        f"/items/{sha}/publish", data={"csrf_token": investigator.csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    for url in urls:
+        assert observer.get(url).status_code == 200, url
+    assert sha in observer.get("/items").text
+    assert observer.get("/api/v1/items", params={"q": "square"}).json()["items"][0]["sha256"] == sha
+    page = observer.get(f"/items/{sha}").text
+    assert "web submission page" not in page  # observers get no receipt details, only what makes it checkable
+    log = team.members[Role.ANALYST].client.get("/api/v1/log", params={"limit": 1000}).json()["entries"]
+    assert any(e["action"] == "item.published" and e["item_sha256"] == sha for e in log)
+    assert audit.verify_case(team.case).ok
+
+
+def _everything_an_analyst_can_read(team: Team, sha: str) -> list[str]:
+    analyst = team.members[Role.ANALYST].client
+    token = team.bearer(Role.ANALYST).client
+    return [
+        analyst.get(f"/items/{sha}").text,
+        analyst.get(f"/api/v1/items/{sha}").text,
+        analyst.get("/items").text,
+        analyst.get("/case").text,
+        analyst.get("/log").text,
+        analyst.get("/api/v1/log", params={"limit": 1000}).text,
+        analyst.get(f"/items/{sha}/proof").text,
+        token.get(f"/api/v1/items/{sha}").text,
+        analyst.get("/api/v1/items", params={"q": "Placeholder"}).text,
+    ]
+
+
+def test_analysts_see_pseudonyms_never_contact_details(team: Team) -> None:
+    anon = team.anon()
+    r = anon.client.post(
+        "/submit",
+        data={
+            "csrf_token": anon.csrf,
+            "testimony": "They came at night for my brother",
+            "name": "Placeholder Nurlan Sealed",
+            "phone": "+7 700 555 0199",
+            "contact": "telegram placeholder_sealed",
+        },
+    )
+    assert r.status_code == 200
+    [sha] = re.findall(r'class="digest">([0-9a-f]{64})<', r.text)
+    for text in _everything_an_analyst_can_read(team, sha):
+        for secret in ("Placeholder Nurlan Sealed", "+7 700 555 0199", "placeholder_sealed"):
+            assert secret not in text
+    page = team.members[Role.ANALYST].client.get(f"/items/{sha}").text
+    assert re.search(r"W-\d{4}", page)
+    assert "witness_name" in page  # the names of the sealed fields, not their values
+    assert "Open sealed fields" not in page
+    investigator_page = team.members[Role.INVESTIGATOR].client.get(f"/items/{sha}").text
+    assert "Placeholder Nurlan Sealed" not in investigator_page  # not even investigators, until they open them
+    assert "Open sealed fields" in investigator_page
+    r = team.members[Role.ANALYST].client.post(
+        f"/items/{sha}/reveal", data={"csrf_token": team.members[Role.ANALYST].csrf}
+    )
+    assert r.status_code == 403
+
+
+def test_investigators_reveal_with_the_identity_file_and_it_is_logged(team: Team) -> None:
+    sha = _new_testimony(team, "I saw the trucks leave", {"witness_name": "Placeholder Dana Revealed"})
+    investigator = team.members[Role.INVESTIGATOR]
+    analyst = team.members[Role.ANALYST].client
+
+    def opened_entries() -> list[dict[str, Any]]:
+        log = analyst.get("/api/v1/log", params={"limit": 1000}).json()["entries"]
+        return [e for e in log if e["action"] == "protected.opened" and e["item_sha256"] == sha]
+
+    wrong_key = str(x25519.Identity.generate())
+    for bad in ("not a key", wrong_key):
+        r = investigator.client.post(
+            f"/items/{sha}/reveal", data={"csrf_token": investigator.csrf}, files={"identity": ("k.age", bad)}
+        )
+        assert r.status_code == 400, r.text
+        assert "Placeholder Dana Revealed" not in r.text
+    assert opened_entries() == []
+
+    identity = (team.case.path / "keys" / "witness-identity.age").read_text()
+    r = investigator.client.post(
+        f"/items/{sha}/reveal", data={"csrf_token": investigator.csrf}, files={"identity": ("k.age", identity)}
+    )
+    assert r.status_code == 200
+    assert "Placeholder Dana Revealed" in r.text
+    [entry] = opened_entries()
+    assert entry["actor"] == USERNAME_INVESTIGATOR
+    assert entry["fields"] == ["witness_name"]
+    assert analyst.get(f"/api/v1/items/{sha}").json()["openings"][0]["log_index"] == entry["seq"]
+    after = analyst.get(f"/items/{sha}").text
+    assert "opened by investigator1" in after
+    assert "Placeholder Dana Revealed" not in after
+    assert "Placeholder Dana Revealed" not in investigator.client.get(f"/items/{sha}").text  # shown once, not kept
+    assert audit.verify_case(team.case).ok
+
+
+USERNAME_INVESTIGATOR = "investigator1"
+
+
+def test_a_disabled_accounts_session_and_tokens_stop_working(team: Team) -> None:
+    user = accounts.add_user(team.case.engine, "leaving", "a long enough password", Role.ANALYST)
+    session = accounts.start_session(team.case.engine, user)
+    browser = TestClient(team.app)
+    browser.cookies.set("ff_session", session.session_token)
+    script = TestClient(
+        team.app, headers={"Authorization": f"Bearer {accounts.create_token(team.case.engine, user, 's')}"}
+    )
+    assert browser.get("/items").status_code == 200
+    assert script.get("/api/v1/items").status_code == 200
+
+    admin = team.members[Role.ADMIN]
+    r = admin.client.post(f"/users/{user.id}/disable", data={"csrf_token": admin.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    r = browser.get("/items", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/items"
+    assert browser.get("/api/v1/items").status_code == 401
+    assert script.get("/api/v1/items").status_code == 401
+    assert accounts.authenticate(team.case.engine, "leaving", "a long enough password") is None
+
+    r = admin.client.post(f"/users/{user.id}/enable", data={"csrf_token": admin.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert browser.get("/items", follow_redirects=False).status_code == 303  # its sessions were ended for good
+    r = admin.client.post(f"/users/{admin.account.id if admin.account else 0}/disable", data={"csrf_token": admin.csrf})
+    assert r.status_code == 400  # an admin cannot lock themselves out
+    assert admin.client.get("/users").status_code == 200
+
+
+def test_api_tokens_work_until_revoked_and_unknown_ones_are_refused(team: Team) -> None:
+    investigator = team.session(Role.INVESTIGATOR)
+    r = investigator.client.post("/account/tokens", data={"csrf_token": investigator.csrf, "label": "sync script"})
+    assert r.status_code == 200
+    token = re.search(r'id="new-token">(fft_[^<]+)<', r.text)
+    assert token
+    script = TestClient(team.app, headers={"Authorization": f"Bearer {token.group(1)}"})
+    assert script.get("/api/v1/log").status_code == 200
+    sha = _new_testimony(team, "token publishes this")
+    r = script.post(f"/api/v1/items/{sha}/publish")  # no CSRF token needed: a bearer token is not ambient
+    assert r.status_code == 200 and r.json()["newly_published"] is True
+
+    for bad in ("fft_" + "A" * 43, "", token.group(1) + "x"):
+        r = TestClient(team.app).get("/api/v1/items", headers={"Authorization": f"Bearer {bad}"})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert TestClient(team.app).get("/api/v1/items").status_code == 401
+
+    page = investigator.client.get("/account").text
+    [token_id] = re.findall(r'<td>sync script</td>.*?action="/account/tokens/(\d+)/revoke"', page, re.DOTALL)
+    other = team.members[Role.ANALYST]
+    r = other.client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": other.csrf})
+    assert r.status_code == 404  # nobody revokes another account's token
+    assert script.get("/api/v1/log").status_code == 200
+    r = investigator.client.post(
+        f"/account/tokens/{token_id}/revoke", data={"csrf_token": investigator.csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    r = script.get("/api/v1/log")
+    assert r.status_code == 401 and r.json()["detail"] == "invalid or revoked token"
+    assert "revoked" in investigator.client.get("/account").text

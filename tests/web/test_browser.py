@@ -1,0 +1,374 @@
+"""End to end in a real browser: Debian's chromium, driven by Playwright, against the app on loopback.
+
+A witness submits a testimony with a photo from the public page (in Russian, through the
+resumable chunked upload), an analyst finds it by a word of its text, sees the witness's
+pseudonym and not the name, downloads proofs that ``factfinder verify-proof`` accepts;
+an investigator opens the sealed fields with the identity file and that opening shows up
+in the custody log. A second test submits through the plain form with JavaScript off.
+
+Every page must load nothing from elsewhere and log no console error (a CSP violation is
+one). Screenshots of the main pages go to ``$FACTFINDER_ARTIFACTS`` or
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
+
+from factfinder.permissions import Role
+from tests.conftest import ROOT
+from tests.web.conftest import PASSWORD, USERS
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WORD = "зернохранилище"  # the distinctive word the analyst searches for
+CONTACT_NAME = "Placeholder Witness Zeta"  # not a real person
+TIMEOUT_MS = 15_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium (make install does as root)"
+)
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("FACTFINDER_ARTIFACTS") or ROOT / "test-artifacts" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@dataclass
+class Watch:
+    """What a browser context did that it must not: console errors, requests to other origins."""
+
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("request", self._request)
+        context.on("page", self._page)
+
+    def _page(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text} at {msg.location}")
+
+    def _request(self, request: Request) -> None:
+        self.requests.append(request)
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob"):
+            return
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+            self.foreign.append(request.url)
+
+    def check(self, *expected: str) -> None:
+        """No console error but one of each ``expected`` (a substring), no foreign request."""
+        errors = list(self.errors)
+        for text in expected:
+            found = [e for e in errors if text in e]
+            assert len(found) == 1, f"wanted one console error with {text!r}: {errors}"
+            errors.remove(found[0])
+        assert not errors, errors
+        assert not self.foreign, f"requests to other origins: {self.foreign}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    return artifacts_dir()
+
+
+PHONE: ViewportSize = {"width": 360, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 720}
+
+
+def new_context(
+    browser: Browser, origin: str, *, javascript: bool = True, phone: bool = False
+) -> tuple[BrowserContext, Page, Watch]:
+    context = browser.new_context(
+        base_url=origin,
+        java_script_enabled=javascript,
+        accept_downloads=True,
+        locale="ru-RU",
+        viewport=PHONE if phone else DESKTOP,
+        is_mobile=phone,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    watch = Watch(origin)
+    watch.attach(context)
+    return context, context.new_page(), watch
+
+
+def shot(page: Page, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000, f"empty screenshot {path}"
+
+
+def assert_fits_phone(page: Page) -> None:
+    """Nothing sticks out sideways on a small phone (the digests are long)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
+
+
+def sign_in(page: Page, role: Role) -> None:
+    page.goto("/login")
+    page.fill("#username", USERS[role])
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert urlsplit(page.url).path == "/case", page.content()
+
+
+def verify_proofs(*checks: tuple[Path, Path | None]) -> list[subprocess.CompletedProcess[str]]:
+    """``factfinder verify-proof PROOF [--blob FILE]`` in real subprocesses, side by side."""
+
+    def one(check: tuple[Path, Path | None]) -> subprocess.CompletedProcess[str]:
+        proof, blob = check
+        args = [sys.executable, "-m", "factfinder", "verify-proof", str(proof)]
+        if blob is not None:
+            args += ["--blob", str(blob)]
+        return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    with ThreadPoolExecutor(len(checks)) as pool:
+        return list(pool.map(one, checks))
+
+
+def download_proof(page: Page, folder: Path) -> Path:
+    with page.expect_download() as info:
+        page.click("text=Download the proof")
+    download = info.value
+    assert download.failure() is None
+    target = folder / download.suggested_filename
+    download.save_as(target)
+    assert target.suffix == ".tlog-proof"
+    return target
+
+
+def test_submit_find_prove_reveal(
+    browser: Browser, live_server: str, testdata: Path, identity_file: Path, shots: Path, tmp_path: Path
+) -> None:
+    photo = testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg"
+    photo_sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    testimony = f"Утром у {WORD} на окраине города стреляли в толпу; я видел это из окна."
+    testimony_sha = hashlib.sha256(testimony.encode("utf-8")).hexdigest()
+
+    # -- a witness, with JavaScript: the photo goes up in resumable chunks --------------------
+    context, page, watch = new_context(browser, live_server)
+    page.goto("/submit?lang=ru")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert page.locator("h1").inner_text() == "Отправить свидетельство"
+    page.fill("#testimony", testimony)
+    page.set_input_files("#files", str(photo))
+    page.fill("#name", CONTACT_NAME)
+    shot(page, shots, "submit")
+    with page.expect_navigation():
+        page.click("#submission button[type=submit]")
+    digests = page.locator("code.digest").all_inner_texts()
+    assert digests == [testimony_sha, photo_sha]
+    assert "Спасибо" in page.locator("h1").inner_text()
+    entry = page.locator("table.receipt td.num").first.inner_text()
+    shot(page, shots, "receipt")
+    api_calls = [(r.method, urlsplit(r.url).path) for r in watch.requests if "/api/v1/uploads" in r.url]
+    assert ("POST", "/api/v1/uploads") in api_calls
+    assert any(m == "PATCH" for m, _ in api_calls), "the photo did not go up in chunks"
+    # the witness checks the receipt on the public page
+    page.goto(f"/receipt?entry={entry}&digest={testimony_sha}")
+    assert "is in the signed custody log" in page.locator("p.ok").inner_text()
+    shot(page, shots, "receipt-check")
+    watch.check()
+    context.close()
+
+    # -- an analyst: search, pseudonym not name, proofs that verify -----------------------------
+    context, page, watch = new_context(browser, live_server)
+    page.goto("/login")
+    shot(page, shots, "login")
+    sign_in(page, Role.ANALYST)
+    shot(page, shots, "dashboard")
+    page.goto("/items")
+    page.fill("#q", WORD)
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert page.locator("main p", has_text="item").first.inner_text().startswith("1 item")
+    links = page.locator("table.items tbody a")
+    assert links.count() == 1
+    shot(page, shots, "items")
+    with page.expect_navigation():
+        links.first.click()
+    assert page.locator("code.digest").inner_text() == testimony_sha
+    body = page.locator("main").inner_text()
+    assert WORD in page.locator("pre.testimony").inner_text()
+    assert re.search(r"W-\d{4}", body), "no witness pseudonym on the item page"
+    assert CONTACT_NAME not in page.content()
+    assert "witness_name" in body  # the analyst is told a name is sealed, not what it is
+    assert page.locator("form.reveal").count() == 0
+    shot(page, shots, "item")
+    proof = download_proof(page, tmp_path)
+    lines = proof.read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("index ")) + 1
+    lines[at] = base64.b64encode(bytes(32)).decode()  # another sibling hash on the inclusion path
+    tampered = tmp_path / "tampered.tlog-proof"
+    tampered.write_text("\n".join(lines))
+
+    with page.expect_response(lambda r: urlsplit(r.url).path == f"/items/{photo_sha}/preview") as shown:
+        page.goto(f"/items/{photo_sha}")
+    assert shown.value.status == 200
+    assert "sandbox" in shown.value.headers["content-security-policy"]  # the file's own, stricter policy
+    preview = page.locator("img.preview")
+    preview.wait_for()
+    width = preview.evaluate("img => img.complete ? img.naturalWidth : -1")
+    assert width > 0, "the photo's preview did not load"
+    assert "attached to testimony" in page.locator("main").inner_text()
+    shot(page, shots, "item-photo")
+    photo_proof = download_proof(page, tmp_path)
+    ok, ok_photo, bad, bad_photo = verify_proofs(
+        (proof, None),
+        (photo_proof, photo),
+        (tampered, None),
+        (photo_proof, testdata / "pdq" / "bridge-mods" / "blur-a-little.jpg"),
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "proof verifies" in ok.stdout and testimony_sha in ok.stdout
+    assert ok_photo.returncode == 0, ok_photo.stdout + ok_photo.stderr
+    assert "not checked" not in ok_photo.stdout  # --blob: the JPEG's own bytes were hashed
+    assert bad.returncode != 0, "a tampered proof verified"
+    assert bad_photo.returncode != 0, "a proof verified against another photo"
+    page.goto("/log")
+    assert "protected.opened" not in page.locator("table.log").inner_text()
+    watch.check()
+    context.close()
+
+    # -- an investigator opens the sealed fields; the opening is in the custody log ------------
+    context, page, watch = new_context(browser, live_server)
+    sign_in(page, Role.INVESTIGATOR)
+    page.goto(f"/items/{testimony_sha}")
+    assert CONTACT_NAME not in page.content()
+    page.set_input_files("#identity", str(identity_file))
+    with page.expect_navigation():
+        page.click("form.reveal button[type=submit]")
+    assert CONTACT_NAME in page.locator("dd.opened").first.inner_text()
+    shot(page, shots, "item-revealed")
+    page.goto("/log")
+    rows = page.locator("table.log tbody tr", has_text="protected.opened")
+    assert rows.count() == 1
+    assert USERS[Role.INVESTIGATOR] in rows.first.inner_text()
+    assert testimony_sha[:16] in rows.first.inner_text()
+    assert page.locator("p.ok[role=status]").count() == 1, "the custody log does not verify"
+    shot(page, shots, "log")
+    watch.check()
+    context.close()
+
+    # -- an admin's user list -------------------------------------------------------------------
+    context, page, watch = new_context(browser, live_server)
+    sign_in(page, Role.ADMIN)
+    page.goto("/users")
+    names = page.locator("table tbody td:first-child").all_inner_texts()
+    assert sorted(names) == sorted(USERS.values())
+    for role, name in USERS.items():  # no button to disable yourself: the server would refuse
+        assert page.get_by_role("button", name=f"Disable {name}").count() == (role != Role.ADMIN)
+    shot(page, shots, "users")
+    watch.check()
+    context.close()
+
+
+def test_submit_without_javascript(browser: Browser, live_server: str, testdata: Path, shots: Path) -> None:
+    photo = testdata / "pdq" / "bridge-mods" / "blur-a-lot.jpg"
+    photo_sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    testimony = "Without scripts: soldiers at the checkpoint near the depot."
+    context, page, watch = new_context(browser, live_server, javascript=False, phone=True)
+    page.goto("/submit?lang=kk")
+    assert page.locator("html").get_attribute("lang") == "kk"
+    assert_fits_phone(page)
+    shot(page, shots, "submit-phone")
+    page.fill("#testimony", testimony)
+    page.set_input_files("#files", str(photo))
+    with page.expect_navigation():
+        page.click("#submission button[type=submit]")
+    assert page.locator("code.digest").all_inner_texts() == [
+        hashlib.sha256(testimony.encode()).hexdigest(),
+        photo_sha,
+    ]
+    assert_fits_phone(page)
+    posts = [r for r in watch.requests if r.method == "POST"]
+    assert [urlsplit(r.url).path for r in posts] == ["/submit"]
+    assert (posts[0].header_value("content-type") or "").startswith("multipart/form-data")
+    assert not [r for r in watch.requests if "/api/" in r.url]
+    shot(page, shots, "receipt-nojs")
+    watch.check()
+    context.close()
+
+
+def test_chunked_upload_resumes_after_a_dropped_connection(browser: Browser, live_server: str, tmp_path: Path) -> None:
+    """The server takes the second chunk but the answer is lost: the page asks where the
+    upload stands and goes on from there, without sending that chunk again."""
+    chunk = 1 << 20
+    big = tmp_path / "recording.bin"
+    big.write_bytes(os.urandom(2 * chunk + chunk // 2))
+    context, page, watch = new_context(browser, live_server)
+    dropped: list[str] = []
+
+    def answer_lost(route: Route) -> None:
+        request = route.request
+        if request.method == "PATCH" and request.header_value("upload-offset") == str(chunk) and not dropped:
+            dropped.append(request.url)
+            route.fetch()  # the chunk reaches the server ...
+            route.abort("connectionreset")  # ... and the connection drops before the answer
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/**", answer_lost)
+    page.goto("/submit?lang=en")
+    page.set_input_files("#files", str(big))
+    with page.expect_navigation():
+        page.click("#submission button[type=submit]")
+        # the witness is told, while the page waits to retry
+        assert "will resume" in page.locator("#upload-progress p.note").inner_text()
+    assert page.locator("code.digest").all_inner_texts() == [hashlib.sha256(big.read_bytes()).hexdigest()]
+    assert dropped, "the route never dropped a chunk"
+    patches = [r.header_value("upload-offset") for r in watch.requests if r.method == "PATCH"]
+    assert patches == ["0", str(chunk), str(2 * chunk)]
+    asked = [r for r in watch.requests if r.method == "GET" and urlsplit(r.url).path == urlsplit(dropped[0]).path]
+    assert len(asked) == 1, "the page did not ask where the upload stood"
+    watch.check("ERR_CONNECTION_RESET")
+    context.close()
