@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from factfinder.vault import sniff
 from factfinder.vault.blobs import Cancelled
 from factfinder.vault.case import Case, NewReceipt, Recorded, validate_claimed_time
 from factfinder.vault.errors import IntakeError, VaultError
@@ -33,6 +34,7 @@ from factfinder.vault.sealing import PROTECTED_FIELDS
 
 SIDECAR_SUFFIX = ".factfinder.json"
 BATCH_ITEMS = 256
+SYNC_IN_BATCH = 1 << 20  # files up to this size are made durable together, per batch
 BATCH_SECONDS = 0.5
 SIDECAR_KEYS = {"source", "note", "collected_at", "collected_by", "witness", *PROTECTED_FIELDS}
 
@@ -217,8 +219,16 @@ def add_paths(
         details = _details_for(found, options)  # a bad sidecar refuses the file before a blob is written
         fh, size = _open_regular(found.path)
         with fh:
-            blob = case.blobs.put_file(fh, expected_size=size, cancel=cancel, progress=on_bytes)
-        return NewReceipt(blob=blob, **details)
+            blob = case.blobs.put_file(
+                fh,
+                expected_size=size,
+                cancel=cancel,
+                progress=on_bytes,
+                sync_folder=False,
+                defer_sync=size <= SYNC_IN_BATCH,  # small files: one filesystem sync per batch
+            )
+        # libmagic here, in the worker threads (it releases the GIL), not on the committing thread.
+        return NewReceipt(blob=blob, media_type=sniff.media_type(blob.head), **details)
 
     def commit() -> None:
         nonlocal batch, last_commit

@@ -15,6 +15,7 @@ at the speed of the slower of the two rather than their sum.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -47,6 +48,8 @@ class StoredBlob:
     head: bytes  # the first bytes, for sniffing the media type
     created: bool  # False when identical bytes were already stored
     folder: Path  # the folder the blob's name lives in, to fsync before commit
+    folder_synced: bool = True  # False: the caller must fsync ``folder`` before recording the blob
+    pending: Path | None = None  # written but not yet durable nor named: :meth:`BlobStore.settle` finishes it
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -58,6 +61,51 @@ def hash_file(path: Path) -> tuple[str, int]:
             h.update(chunk)
             size += len(chunk)
     return h.hexdigest(), size
+
+
+def _syncfs_function() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNCFS = _syncfs_function()
+
+
+def sync_filesystem(path: Path, files: list[Path]) -> None:
+    """Make ``files`` (and every other change on ``path``'s filesystem) durable.
+
+    Linux's syncfs(2) commits a whole batch with one journal flush, where an
+    fsync per file pays one flush each: on a typical disk that is the
+    difference between a few hundred and a few thousand small items per
+    second. Without syncfs, each file is fsynced, several at a time.
+    """
+    if _SYNCFS is not None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _SYNCFS(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(p: Path) -> None:
+        if p.is_dir():
+            fsync_dir(p)
+        else:
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(one, files))
 
 
 def fsync_dir(path: Path) -> None:
@@ -136,8 +184,19 @@ class BlobStore:
         expected_size: int | None = None,
         cancel: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
+        sync_folder: bool = True,
+        defer_sync: bool = False,
     ) -> StoredBlob:
-        """Stream ``src`` into the store; return its digest. Raises :class:`IntakeError`."""
+        """Stream ``src`` into the store; return its digest. Raises :class:`IntakeError`.
+
+        With ``sync_folder=False`` the new name is not yet durable: a batch
+        intake fsyncs each folder once for all its blobs, which
+        :meth:`Case.record` does before committing (it checks ``folder_synced``).
+        With ``defer_sync=True`` the bytes stay under a temporary name, not
+        yet fsynced: :meth:`settle` makes a whole batch durable at once and
+        only then gives each its final name, so a final name never points at
+        bytes that a crash could lose.
+        """
         fd, tmp_path = self._temp()
         try:
             if expected_size is not None and expected_size <= SMALL_FILE:
@@ -148,32 +207,53 @@ class BlobStore:
                 raise Cancelled()
             if expected_size is not None and size != expected_size:
                 raise IntakeError(f"file changed size while being read ({expected_size} -> {size} bytes)")
-            os.fsync(fd)
+            if not defer_sync:
+                os.fsync(fd)
         except BaseException:
             os.close(fd)
             tmp_path.unlink(missing_ok=True)
             raise
         os.close(fd)
-        return self._place(tmp_path, digest, size, head)
+        if defer_sync:
+            return StoredBlob(digest, size, head, True, self.path(digest).parent, False, tmp_path)
+        return self._place(tmp_path, digest, size, head, sync_folder)
+
+    def settle(self, blobs: list[StoredBlob]) -> list[StoredBlob]:
+        """Make a batch of blobs durable and named: one filesystem sync for the bytes, one for the names."""
+        pending = [b for b in blobs if b.pending is not None]
+        if pending:
+            sync_filesystem(self.tmp, [b.pending for b in pending if b.pending is not None])
+        settled: dict[int, StoredBlob] = {}
+        for i, b in enumerate(blobs):
+            if b.pending is not None:
+                settled[i] = self._place(b.pending, b.sha256, b.size, b.head, sync_folder=False)
+        folders = sorted({b.folder for b in [*settled.values(), *blobs] if not b.folder_synced})
+        if folders:
+            sync_filesystem(self.root, folders)
+        done = [settled.get(i, b) for i, b in enumerate(blobs)]
+        return [StoredBlob(b.sha256, b.size, b.head, b.created, b.folder) for b in done]  # durable and named
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         import io
 
         return self.put_file(io.BytesIO(data), expected_size=len(data))
 
-    def _place(self, tmp_path: Path, digest: str, size: int, head: bytes) -> StoredBlob:
+    def _place(self, tmp_path: Path, digest: str, size: int, head: bytes, sync_folder: bool = True) -> StoredBlob:
         target = self.path(digest)
         folder = target.parent
         if target.is_file() and target.stat().st_size == size:
             tmp_path.unlink(missing_ok=True)
-            return StoredBlob(digest, size, head, False, folder)
+            if sync_folder:  # it may have been left by a process that died before making its name durable
+                fsync_dir(folder)
+            return StoredBlob(digest, size, head, False, folder, sync_folder)
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(folder.parent)
         os.chmod(tmp_path, stat.S_IRUSR | stat.S_IRGRP)
         os.replace(tmp_path, target)
-        fsync_dir(folder)  # the new name must be durable before the database says it exists
-        return StoredBlob(digest, size, head, True, folder)
+        if sync_folder:
+            fsync_dir(folder)  # the new name must be durable before the database says it exists
+        return StoredBlob(digest, size, head, True, folder, sync_folder)
 
 
 def _process_alive(pid: int) -> bool:

@@ -7,6 +7,7 @@ database transaction and sign a new checkpoint before committing.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -101,6 +102,7 @@ class NewReceipt:
     collected_at_claimed: str | None = None
     collected_by_claimed: str | None = None
     protected: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None  # sniffed already (in an intake worker thread); else sniffed at record
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,10 @@ class Case:
             unknown = set(r.protected) - set(sealing.PROTECTED_FIELDS)
             if unknown:
                 raise VaultError(f"unknown protected field(s): {', '.join(sorted(unknown))}")
+        # Bytes and names must be durable before the database says the blobs exist.
+        settled = self.blobs.settle([r.blob for r in receipts])
+        receipts = [dataclasses.replace(r, blob=b) for r, b in zip(receipts, settled, strict=True)]
+        for r in receipts:
             if not self.blobs.exists(r.blob.sha256):
                 raise IntakeError(f"blob {r.blob.sha256[:12]} is not in the store")
         out: list[Recorded] = []
@@ -269,7 +275,7 @@ class Case:
                 seq = head.size + offset
                 new_item = r.blob.sha256 not in known
                 if new_item:
-                    mtype = sniff.media_type(r.blob.head)
+                    mtype = r.media_type or sniff.media_type(r.blob.head)
                     known[r.blob.sha256] = (None, mtype)  # type: ignore[assignment]
                     new_items.append(
                         {
