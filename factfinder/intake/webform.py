@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from factfinder.vault.blobs import StoredBlob
-from factfinder.vault.case import Case, NewReceipt, Recorded
+from factfinder.vault.case import Case, NewReceipt, Recorded, validate_claimed_time
 from factfinder.vault.errors import IntakeError
 
 CHANNEL = "web"
@@ -79,3 +79,38 @@ def submit(case: Case, sub: Submission) -> list[Recorded]:
             )
         )
     return case.record(receipts, actor=ACTOR)
+
+
+@dataclass
+class Evidence:
+    """Files an investigator adds through the web, with what is known of where they came from."""
+
+    files: list[tuple[StoredBlob, str | None]]
+    channel: str = "web-upload"
+    source: str | None = None
+    note: str | None = None
+    collected_at_claimed: str | None = None
+    collected_by_claimed: str | None = None
+    contact: dict[str, str] = field(default_factory=dict)
+
+
+def add_evidence(case: Case, ev: Evidence, *, actor: str) -> list[Recorded]:
+    """Record files added by a signed-in investigator, under their own name, in one transaction."""
+    if not ev.files:
+        raise IntakeError("choose at least one file")
+    collected_at = validate_claimed_time(ev.collected_at_claimed)
+    protected = {k: v.strip() for k, v in ev.contact.items() if v and v.strip()}
+    receipts = [
+        NewReceipt(
+            blob=blob,
+            channel=ev.channel.strip()[:64] or "web-upload",
+            source=ev.source or None,
+            note=ev.note or None,
+            original_name=clean_filename(name),
+            collected_at_claimed=collected_at,
+            collected_by_claimed=ev.collected_by_claimed or None,
+            protected=protected,
+        )
+        for blob, name in ev.files
+    ]
+    return case.record(receipts, actor=actor)

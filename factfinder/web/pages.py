@@ -330,6 +330,46 @@ async def publish(request: Request, ref: str, who: Annotated[Caller, Depends(nee
     return RedirectResponse(f"/items/{item.sha256}", 303)
 
 
+@router.get("/add")
+def add_form(request: Request, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]) -> Response:
+    return render(request, "add.html", who, max_bytes=request.app.state.settings.max_upload_bytes)
+
+
+@router.post("/add")
+async def add_evidence(request: Request, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]) -> Response:
+    """Files an investigator brings in (a USB stick, an e-mail): recorded under their account."""
+    await check_csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    form = await request.form(max_files=200, max_fields=50)
+    limit = request.app.state.settings.max_upload_bytes
+    chosen = [v for v in form.getlist("files") if isinstance(v, StarletteUploadFile) and (v.filename or v.size)]
+    try:
+        if any((value.size or 0) > limit for value in chosen):
+            raise UploadTooLarge(f"a file is too large (> {limit:,} bytes)")
+        ev = webform.Evidence(
+            files=[(case.blobs.put_file(v.file), v.filename) for v in chosen],
+            channel=_field(form, "channel") or "web-upload",
+            source=_field(form, "source"),
+            note=_field(form, "note"),
+            collected_at_claimed=_field(form, "collected_at"),
+            collected_by_claimed=_field(form, "collected_by"),
+            contact={
+                "witness_name": _field(form, "witness_name") or "",
+                "witness_phone": _field(form, "witness_phone") or "",
+                "witness_contact": _field(form, "witness_contact") or "",
+            },
+        )
+        recorded = webform.add_evidence(case, ev, actor=who.account.username)
+    except VaultError as exc:
+        status = 413 if isinstance(exc, UploadTooLarge) else 400
+        return render(request, "add.html", who, max_bytes=limit, error=str(exc), status=status)
+    from factfinder import pipeline
+
+    pipeline.index_items(case)
+    return render(request, "add.html", who, max_bytes=limit, recorded=recorded)
+
+
 @router.get("/log")
 def log_page(
     request: Request,

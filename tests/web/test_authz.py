@@ -134,6 +134,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "POST", f"/items/{w.sha}/reveal", 200, {**_form(who), "files": {"identity": ("key.age", w.identity)}}
     ),
     ("POST", "/items/{ref}/publish"): lambda w, who: Call("POST", f"/items/{w.sha}/publish", 303, _form(who)),
+    ("GET", "/add"): lambda w, who: Call("GET", "/add", 200),
+    ("POST", "/add"): lambda w, who: Call(
+        "POST",
+        "/add",
+        200,
+        {**_form(who, source="usb stick"), "files": {"files": ("clip.bin", f"clip {w.unique()}".encode())}},
+    ),
     ("GET", "/log"): lambda w, who: Call("GET", "/log", 200),
     ("GET", "/users"): lambda w, who: Call("GET", "/users", 200),
     ("POST", "/users"): lambda w, who: Call(
@@ -229,6 +236,8 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/items/{ref}/reveal"): P.REVEAL_PROTECTED,
     ("POST", "/items/{ref}/publish"): P.PUBLISH,
     ("POST", "/api/v1/items/{ref}/publish"): P.PUBLISH,
+    ("GET", "/add"): P.ADD_EVIDENCE,
+    ("POST", "/add"): P.ADD_EVIDENCE,
     **{
         key: P.MANAGE_USERS
         for key in [

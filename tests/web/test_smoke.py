@@ -32,3 +32,35 @@ def test_witness_submits_and_analyst_finds_it_without_the_name(
     assert "Placeholder Witness" not in page
     assert "W-0001" in page
     assert csrf_of(analyst)
+
+
+def test_investigator_adds_evidence_under_their_name(sign_in: Callable[[Role], TestClient]) -> None:
+    investigator = sign_in(Role.INVESTIGATOR)
+    token = csrf_of(investigator, "/add")
+    r = investigator.post(
+        "/add",
+        data={
+            "csrf_token": token,
+            "source": "courier <b>A</b>",
+            "channel": "usb",
+            "collected_at": "2011-12-17",
+            "witness_name": "Placeholder Courier",
+        },
+        files=[("files", ("../../clip.mp4", b"not really a video\n")), ("files", ("note.txt", b"a note\n"))],
+    )
+    assert r.status_code == 200, r.text
+    assert r.text.count("new item") == 2
+    items = investigator.get("/api/v1/items", params={"channel": "usb"}).json()["items"]
+    assert len(items) == 2
+    detail = investigator.get(f"/api/v1/items/{items[0]['sha256']}").json()
+    receipt = detail["receipts"][0]
+    assert receipt["actor"] == "investigator1"
+    assert receipt["collected_at_claimed"] == "2011-12-17"
+    assert receipt["sealed"] == ["witness_name"]
+    assert receipt["original_name"] in {"clip.mp4", "note.txt"}
+    bad = investigator.post(
+        "/add", data={"csrf_token": token, "collected_at": "yesterday"}, files=[("files", ("x", b"x"))]
+    )
+    assert bad.status_code == 400
+    assert "ISO 8601" in bad.text
+    assert sign_in(Role.ANALYST).get("/add").status_code == 403
