@@ -213,6 +213,7 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
         ("POST", "/logout"): (analyst, "/logout", {}),
         ("POST", "/items/{ref}/reveal"): (investigator, f"/items/{sha}/reveal", {"files": {"identity": ("k", b"")}}),
         ("POST", "/items/{ref}/publish"): (investigator, f"/items/{sha}/publish", {}),
+        ("POST", "/add"): (investigator, "/add", {"files": {"files": ("forged.txt", b"forged")}}),
         ("POST", "/users"): (admin, "/users", {"data": {"username": "forged", "password": "x" * 12, "role": "admin"}}),
         ("POST", "/users/{user_id}/disable"): (admin, f"/users/{target}/disable", {}),
         ("POST", "/users/{user_id}/enable"): (admin, f"/users/{target}/enable", {}),
