@@ -55,9 +55,12 @@ trap 'exit 143' TERM
 
 "${as_owner[@]}" "$PGBIN/initdb" -D "$DIR/data" -U ff --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
   || { cat "$DIR/initdb.log" >&2; exit 2; }
-# Test databases only: durability is not what is being tested here, speed is welcome.
-opts="-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR -c fsync=off"
-opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+opts="-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR -c max_connections=200"
+if [ -z "${FACTFINDER_PG_DURABLE:-}" ]; then
+  # Test databases only: durability is not what is being tested here, speed is welcome.
+  # Benchmarks set FACTFINDER_PG_DURABLE=1 to measure PostgreSQL as it runs in earnest.
+  opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 if ! "${as_owner[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -o "$opts" -w -t 60 start >/dev/null; then
   echo "with-postgres: the server did not start; its log:" >&2
   cat "$DIR/server.log" >&2 || true
