@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("ingest_large", "ingest_small", "custody_log")
+BENCHMARKS = ("ingest_large", "ingest_small", "custody_log", "web_submit", "search")
 
 
 def main(argv: list[str] | None = None) -> int:

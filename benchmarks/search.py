@@ -20,6 +20,7 @@ import io
 import os
 import random
 import re
+import shutil
 import sqlite3
 import sys
 import time
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=200_000)
     p.add_argument("--queries", type=int, default=300)
     p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    p.add_argument("--json", type=Path, help="also write the figures here (for run_all.py)")
+    p.add_argument("--clean", action="store_true", help="delete the generated case afterwards")
     p.add_argument("--quick", action="store_true", help="20,000 items")
     p.add_argument("--rebuild", action="store_true", help="regenerate the case even if one of this size exists")
     args = p.parse_args(argv)
@@ -94,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     case_dir = args.workdir / f"search-case-{args.items}"
     print(f"full-text search: {args.items:,} testimonies, vocabulary of {len(vocab):,} words")
     if args.rebuild or not (case_dir / "case.json").exists():
-        import shutil
-
         shutil.rmtree(case_dir, ignore_errors=True)
         args.workdir.mkdir(parents=True, exist_ok=True)
         seconds = _build(case_dir, args.items, vocab, rng)
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add(Figure("item search as the page runs it, p99", _p(times, 0.99)))
     report.note(f"{hits} of {len(queries)} queries found something")
     report.goal("p95 query latency", _p(times, 0.95) * 1000, 50, "ms", at_most=True)
+    report.write(args.json)
+    if args.clean:
+        shutil.rmtree(case_dir, ignore_errors=True)
     return 0 if all(report.goals.values()) else 1
 
 

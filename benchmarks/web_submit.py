@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--db", help="run on this PostgreSQL database (empty) instead of SQLite")
     p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    p.add_argument("--json", type=Path, help="also write the figures here (for run_all.py)")
+    p.add_argument("--clean", action="store_true", help="delete the generated case afterwards")
     p.add_argument("--quick", action="store_true", help="10 s, 10 clients")
     args = p.parse_args(argv)
     if args.quick:
@@ -186,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     report.goal("items = 2 x accepted (testimony + photo)", abs(counts["items"] - 2 * len(ok)), 0, "", at_most=True)
     verify = subprocess.run(factfinder_cmd("verify", str(case), "--quick"), capture_output=True, text=True)
     report.goal("factfinder verify exit code", verify.returncode, 0, "", at_most=True)
+    report.write(args.json)
+    if args.clean:
+        subprocess.run(["rm", "-rf", str(case)], check=False)
     return 0 if all(report.goals.values()) else 1
 
 

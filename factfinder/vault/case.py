@@ -329,7 +329,7 @@ class Case:
                 out.append(Recorded(r.blob.sha256, seq, new_item, known[r.blob.sha256][1]))
             if new_items:
                 conn.execute(insert(Item), new_items)
-            ids = dict(conn.execute(select(Item.sha256, Item.id).where(Item.sha256.in_(digests))).tuples().all())
+            ids = dict(conn.execute(select(Item.sha256, Item.id).where(Item.sha256.in_(digests))).all())
             for row in receipt_rows:
                 row["item_id"] = ids[row.pop("sha256")]
             conn.execute(insert(Receipt), receipt_rows)
@@ -342,9 +342,7 @@ class Case:
                         select(Receipt.log_index, Receipt.id).where(
                             Receipt.log_index.in_(sorted({s for s, _, _ in sealed_rows}))
                         )
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
                 conn.execute(
                     insert(ProtectedField),
@@ -389,7 +387,7 @@ class Case:
             )
             if limit is not None:
                 q = q.limit(limit)
-            rows = [(item, int(n)) for item, n in s.execute(q).tuples()]
+            rows = [(item, int(n)) for item, n in s.execute(q)]
             s.expunge_all()
             return rows
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from factfinder import browse, pipeline
 from factfinder.intake import uploads, webform
 from factfinder.permissions import Permission
-from factfinder.vault import custody
+from factfinder.vault import custody, keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import IntakeError, VaultError
 from factfinder.web.auth import Caller, check_csrf, need
@@ -185,6 +185,90 @@ async def publish_item(
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"sha256": item.sha256, "newly_published": case.publish(item.sha256, actor=who.account.username)}
+
+
+class EvidenceIn(BaseModel):
+    """Files already sent through /uploads, and what is known of where they came from."""
+
+    uploads: list[str] = Field(min_length=1, max_length=500)
+    channel: str = Field(default="api", min_length=1, max_length=64)
+    source: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=20000)
+    collected_at_claimed: str | None = Field(default=None, max_length=64)
+    collected_by_claimed: str | None = Field(default=None, max_length=500)
+    witness_name: str | None = Field(default=None, max_length=500)
+    witness_phone: str | None = Field(default=None, max_length=100)
+    witness_contact: str | None = Field(default=None, max_length=1000)
+
+
+@router.post("/items", status_code=201)
+async def add_items(
+    request: Request, body: EvidenceIn, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]
+) -> SubmissionOut:
+    """Record completed uploads as evidence, under the caller's account (one custody transaction)."""
+    await _csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    try:
+        files = uploads.take_completed(case, body.uploads)
+        recorded = webform.add_evidence(
+            case,
+            webform.Evidence(
+                files=files,
+                channel=body.channel,
+                source=body.source,
+                note=body.note,
+                collected_at_claimed=body.collected_at_claimed,
+                collected_by_claimed=body.collected_by_claimed,
+                contact={
+                    "witness_name": body.witness_name or "",
+                    "witness_phone": body.witness_phone or "",
+                    "witness_contact": body.witness_contact or "",
+                },
+            ),
+            actor=who.account.username,
+        )
+        uploads.forget(case, body.uploads)
+    except VaultError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    pipeline.index_items(case)
+    return SubmissionOut(
+        receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
+    )
+
+
+class RevealIn(BaseModel):
+    identity: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="The witness identity (age secret key); optional if the server has one",
+    )
+
+
+@router.post("/items/{ref}/reveal")
+async def reveal_item(
+    request: Request, ref: str, body: RevealIn, who: Annotated[Caller, Depends(need(Permission.REVEAL_PROTECTED))]
+) -> dict[str, Any]:
+    """Open an item's sealed witness fields; each opening is a custody entry before anything is returned."""
+    await _csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    identity_file = request.app.state.settings.identity_file
+    try:
+        case.resolve(ref)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    try:
+        if body.identity:
+            identity = keys.parse_identity(body.identity)
+        elif identity_file is not None:
+            identity = keys.load_identity(identity_file)
+        else:
+            raise VaultError("send the witness identity: this server holds none")
+        opened = case.reveal(ref, identity, actor=who.account.username)
+    except VaultError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return {"opened": [{"log_index": r.log_index, "fields": values} for r, values in opened]}
 
 
 @router.get("/log")

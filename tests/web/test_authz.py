@@ -164,6 +164,12 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "POST", f"/api/v1/items/{w.sha}/publish", 200, _api(who)
     ),
     ("GET", "/api/v1/log"): lambda w, who: Call("GET", "/api/v1/log", 200),
+    ("POST", "/api/v1/items"): lambda w, who: Call(
+        "POST", "/api/v1/items", 201, _api(who, json={"uploads": [_upload(w, b"abc", complete=True)]})
+    ),
+    ("POST", "/api/v1/items/{ref}/reveal"): lambda w, who: Call(
+        "POST", f"/api/v1/items/{w.sha}/reveal", 200, _api(who, json={"identity": w.identity})
+    ),
     ("POST", "/api/v1/uploads"): lambda w, who: Call(
         "POST", "/api/v1/uploads", 201, _api(who, json={"size": 3, "filename": "a.txt"})
     ),
@@ -237,6 +243,8 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/items/{ref}/publish"): P.PUBLISH,
     ("POST", "/api/v1/items/{ref}/publish"): P.PUBLISH,
     ("GET", "/add"): P.ADD_EVIDENCE,
+    ("POST", "/api/v1/items"): P.ADD_EVIDENCE,
+    ("POST", "/api/v1/items/{ref}/reveal"): P.REVEAL_PROTECTED,
     ("POST", "/add"): P.ADD_EVIDENCE,
     **{
         key: P.MANAGE_USERS

@@ -233,6 +233,8 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
             {"json": {"sha256": "0" * 64}},
         ),
         ("POST", "/api/v1/submissions"): (analyst, "/api/v1/submissions", {"json": {"testimony": "forged"}}),
+        ("POST", "/api/v1/items"): (investigator, "/api/v1/items", {"json": {"uploads": ["none"]}}),
+        ("POST", "/api/v1/items/{ref}/reveal"): (investigator, f"/api/v1/items/{sha}/reveal", {"json": {}}),
     }
     unsafe = {(m, p) for p, m, _ in api_routes(team.app) if m in {"POST", "PUT", "PATCH", "DELETE"}}
     assert unsafe == set(forms), f"state-changing routes without a CSRF check here: {unsafe ^ set(forms)}"
