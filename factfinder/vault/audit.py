@@ -243,9 +243,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             "received_at_vault_clock": r.received_at_vault_clock,
             "details_sha256": custody.details_commitment(r.details_salt, details),
         }
-        wrong = sorted(k for k, v in want.items() if entry.get(k) != v)
-        if wrong:
-            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+        _compare(report, subject, entry, want)
     for o in session.scalars(select(Opening)):
         seen_indexes.add(o.log_index)
         entry = entries.get(o.log_index)
@@ -261,9 +259,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             "at_vault_clock": o.opened_at_vault_clock,
             "receipt_log_index": receipt_index.get(o.receipt_id),
         }
-        wrong = sorted(k for k, v in want_o.items() if entry.get(k) != v)
-        if wrong:
-            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+        _compare(report, subject, entry, want_o)
     for pub in session.scalars(select(Publication)):
         seen_indexes.add(pub.log_index)
         entry = entries.get(pub.log_index)
@@ -278,9 +274,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             "at_vault_clock": pub.at_vault_clock,
             "item_sha256": item[1] if item else None,
         }
-        wrong = sorted(k for k, v in want_p.items() if entry.get(k) != v)
-        if wrong:
-            report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+        _compare(report, subject, entry, want_p)
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -292,6 +286,13 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             index not in seen_indexes
         ):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
+
+
+def _compare(report: AuditReport, subject: str, entry: dict[str, Any], want: dict[str, Any]) -> None:
+    """A row must say exactly what the custody entry that created it says."""
+    wrong = sorted(k for k, v in want.items() if entry.get(k) != v)
+    if wrong:
+        report.add(ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
 
 
 def _check_blobs(case: Case, report: AuditReport, rehash: bool, progress: Callable[[int], None] | None) -> None:

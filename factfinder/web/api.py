@@ -18,7 +18,7 @@ from factfinder import browse, pipeline
 from factfinder.intake import uploads, webform
 from factfinder.permissions import Permission
 from factfinder.vault import custody, keys
-from factfinder.vault.case import Case
+from factfinder.vault.case import Case, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
 from factfinder.web.auth import Caller, check_csrf, need
 from factfinder.web.views import checkpoint_status, item_view, receipt_check
@@ -232,9 +232,7 @@ async def add_items(
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case)
-    return SubmissionOut(
-        receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
-    )
+    return _receipts(recorded)
 
 
 class RevealIn(BaseModel):
@@ -388,9 +386,7 @@ async def submit(
     except IntakeError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case)
-    return SubmissionOut(
-        receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
-    )
+    return _receipts(recorded)
 
 
 @router.get("/receipts")
@@ -402,6 +398,12 @@ def check_receipt(
 ) -> dict[str, Any]:
     result = receipt_check(_case(request), entry, digest)
     return result or {"found": False}
+
+
+def _receipts(recorded: list[Recorded]) -> SubmissionOut:
+    return SubmissionOut(
+        receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
+    )
 
 
 def _visible(case: Case, ref: str, who: Caller) -> Any:

@@ -410,23 +410,22 @@ async def add_user(
 async def disable_user(
     request: Request, user_id: int, who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))]
 ) -> Response:
-    await check_csrf(request, who)
-    if who.account is not None and who.account.id == user_id:
-        raise HTTPException(400, "you cannot disable your own account")
-    try:
-        accounts.set_disabled(_case(request).engine, user_id, True)
-    except VaultError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    return RedirectResponse("/users", 303)
+    return await _set_disabled(request, who, user_id, True)
 
 
 @router.post("/users/{user_id}/enable")
 async def enable_user(
     request: Request, user_id: int, who: Annotated[Caller, Depends(need(Permission.MANAGE_USERS))]
 ) -> Response:
+    return await _set_disabled(request, who, user_id, False)
+
+
+async def _set_disabled(request: Request, who: Caller, user_id: int, disabled: bool) -> Response:
     await check_csrf(request, who)
+    if disabled and who.account is not None and who.account.id == user_id:
+        raise HTTPException(400, "you cannot disable your own account")
     try:
-        accounts.set_disabled(_case(request).engine, user_id, False)
+        accounts.set_disabled(_case(request).engine, user_id, disabled)
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
     return RedirectResponse("/users", 303)
