@@ -7,6 +7,7 @@ writes evidence by itself.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -29,6 +30,7 @@ from factfinder.web import security
 from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
 
 HERE = Path(__file__).parent
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,6 +70,17 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "sign in or send a bearer token"}, 401, {"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # Runs in Starlette's outermost error middleware, outside SecurityHeaders: add them here.
+        # The detail stays generic: an exception's text may hold paths, SQL or a witness's input.
+        logger.error("server error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        response = PlainTextResponse("internal server error", 500)
+        for name, value in security.HEADERS:
+            response.headers[name.decode()] = value.decode()
+        response.headers["cache-control"] = "no-store"
+        return response
 
     @app.exception_handler(MultiPartException)
     async def _bad_multipart(request: Request, exc: MultiPartException) -> Response:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from factfinder.db.models import ApiToken, Opening, Publication, Receipt, Upload, User, WebSession
 from factfinder.permissions import Role
 from factfinder.vault import audit
+from factfinder.vault.case import Case
 from factfinder.web.app import Settings, api_routes, create_app
 from tests.web.conftest import PASSWORD, USERS, Member, Team
 
@@ -378,3 +379,19 @@ def test_originals_are_downloads_never_rendered(team: Team) -> None:
                 assert r.headers["content-disposition"].startswith("attachment"), url
                 assert_security_headers(r, url)
         assert investigator.client.get(f"/items/{sha}/preview").status_code == 404
+
+
+def test_server_errors_keep_the_security_headers_and_say_nothing_inside(web_case: Case) -> None:
+    app = create_app(web_case, Settings())
+
+    def explode() -> None:
+        raise RuntimeError("/secret/path witness=Placeholder")
+
+    app.add_api_route("/explode", explode)
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.get("/explode")
+    assert r.status_code == 500
+    assert "Placeholder" not in r.text and "/secret" not in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
