@@ -31,7 +31,7 @@ TILE_WIDTH = 256
 TILE_HEIGHT = 8
 HASH = merkle.HASH_SIZE
 MAX_ENTRY_BYTES = 0xFFFF
-_FULL_TILE_CACHE = 1024  # full tiles whose interior nodes are kept between proofs (about 40 MB at most)
+_TILE_CACHE = 1024  # tiles whose interior nodes are kept between proofs (about 40 MB at most)
 
 # Statements built once: building a SQLAlchemy construct costs more than running it
 # on SQLite, and append and proofs run these thousands of times.
@@ -107,9 +107,9 @@ class CustodyLog:
     def __init__(self, verifier: Verifier, signer: Signer | None = None) -> None:
         self.verifier = verifier
         self.signer = signer
-        # Interior nodes hashed from full tiles, keyed by the tile's position *and* checked
+        # Interior nodes hashed from tiles (full and partial), keyed by the tile's position *and* checked
         # against its bytes on every use, so a rolled-back or changed tile is never trusted.
-        self._full_tiles: dict[tuple[int, int], tuple[bytes, list[list[bytes]]]] = {}
+        self._tile_cache: dict[tuple[int, int], tuple[bytes, list[list[bytes]]]] = {}
 
     @property
     def origin(self) -> str:
@@ -170,22 +170,21 @@ class CustodyLog:
         names tiles ``(level, idx)`` to read in one query up front.
         """
         trees: dict[tuple[int, int], list[list[bytes]]] = {}
-        full_tiles = self._full_tiles
+        tile_cache = self._tile_cache
 
         def load(key: tuple[int, int], data: bytes) -> list[list[bytes]]:
-            if len(data) == TILE_WIDTH * HASH:
-                cached = full_tiles.get(key)
-                if cached is not None and cached[0] == data:
-                    levels = cached[1]
-                else:
-                    if len(full_tiles) >= _FULL_TILE_CACHE:
-                        full_tiles.clear()
-                    levels = [split_hashes(data)]
-                    while len(levels[-1]) > 1:  # built whole before it is shared between threads
-                        levels.append(merkle.hash_level(levels[-1]))
-                    full_tiles[key] = (data, levels)
+            usable = data[: len(data) - len(data) % HASH]
+            cached = tile_cache.get(key)
+            if cached is not None and cached[0] == usable:  # the stored bytes decide, never the cache
+                levels = cached[1]
             else:
-                levels = [split_hashes(data[: len(data) - len(data) % HASH])]
+                if len(tile_cache) >= _TILE_CACHE:
+                    tile_cache.clear()
+                levels = [split_hashes(usable)]
+                while len(levels[-1]) > 1:  # built whole before it is shared between threads
+                    below = levels[-1]
+                    levels.append(merkle.hash_level(below[: len(below) & ~1]))
+                tile_cache[key] = (usable, levels)
             trees[key] = levels
             return levels
 
