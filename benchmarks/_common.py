@@ -62,7 +62,7 @@ class Report:
     def goal(self, name: str, value: float, goal: float, unit: str, *, at_most: bool) -> None:
         ok = value <= goal if at_most else value >= goal
         self.goals[name] = ok
-        sign = "<" if at_most else ">="
+        sign = "<=" if at_most else ">="
         print(f"  {name:<52} {value:9.3f} {unit}  goal {sign} {goal} {unit}: {'met' if ok else 'MISSED'}", flush=True)
 
     def note(self, text: str) -> None:
