@@ -39,7 +39,7 @@ def test_init_prints_the_public_key_and_keeps_secrets_private(started: Path, cli
     keys_dir = started / config.KEYS_DIR
     for name in (config.SIGNING_KEY_FILE, config.IDENTITY_FILE):
         assert (keys_dir / name).stat().st_mode & 0o777 == 0o600
-    signing_secret = (keys_dir / config.SIGNING_KEY_FILE).read_text().strip().rsplit("+", 1)[1]
+    signing_secret = (keys_dir / config.SIGNING_KEY_FILE).read_text().strip().split("+", 4)[4]
     identity_secret = next(
         line for line in (keys_dir / config.IDENTITY_FILE).read_text().splitlines() if line.startswith("AGE-SECRET")
     )
