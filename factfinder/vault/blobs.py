@@ -75,6 +75,7 @@ def _syncfs_function() -> Callable[[int], int] | None:
 
 
 _SYNCFS = _syncfs_function()
+SYNCFS_MIN = 32  # fewer files than this are fsynced one by one (in parallel)
 
 
 def sync_filesystem(path: Path, files: list[Path]) -> None:
@@ -83,9 +84,12 @@ def sync_filesystem(path: Path, files: list[Path]) -> None:
     Linux's syncfs(2) commits a whole batch with one journal flush, where an
     fsync per file pays one flush each: on a typical disk that is the
     difference between a few hundred and a few thousand small items per
-    second. Without syncfs, each file is fsynced, several at a time.
+    second. But syncfs also flushes whatever else is dirty on that filesystem
+    (another program's writes, a database server's pages), so it is worth it
+    only for a real batch: below :data:`SYNCFS_MIN` files, or without
+    syncfs, each file is fsynced, several at a time.
     """
-    if _SYNCFS is not None:
+    if _SYNCFS is not None and len(files) >= SYNCFS_MIN:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             if _SYNCFS(fd) == 0:
