@@ -7,6 +7,8 @@ data only; evidence is never touched, and running it twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,12 +29,18 @@ def _item_text(case: Case, item: Item, receipts: list[Receipt]) -> str:
     return "\n".join(parts).replace("\x00", " ")  # search text only; PostgreSQL cannot store NUL
 
 
-def index_items(case: Case, *, only_new: bool = True) -> int:
-    """Build the search text of items that have none (or of all); return how many."""
+def index_items(case: Case, *, only_new: bool = True, digests: Sequence[str] | None = None) -> int:
+    """Build the search text of items that have none (or of all); return how many.
+
+    ``digests`` limits the work to those items: what a submission has just
+    recorded, so that a request does not scan the whole case for unindexed items.
+    """
     with Session(case.engine) as s:
         q = select(Item).options(selectinload(Item.receipts)).order_by(Item.id)
         if only_new:
             q = q.where(~Item.id.in_(select(ItemText.item_id)))
+        if digests is not None:
+            q = q.where(Item.sha256.in_(sorted(set(digests))))
         items = list(s.scalars(q))
         s.expunge_all()
     done = 0

@@ -32,6 +32,11 @@ def clean_filename(name: str | None) -> str | None:
     return base[:255] or None
 
 
+def contact_fields(name: str | None, phone: str | None, contact: str | None) -> dict[str, str]:
+    """A witness's contact details under the protected-field names they are sealed as."""
+    return {"witness_name": name or "", "witness_phone": phone or "", "witness_contact": contact or ""}
+
+
 @dataclass
 class Submission:
     testimony: str

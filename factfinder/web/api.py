@@ -21,7 +21,7 @@ from factfinder.vault import custody, keys
 from factfinder.vault.case import Case, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
 from factfinder.web.auth import Caller, check_csrf, need
-from factfinder.web.views import checkpoint_status, item_view, receipt_check
+from factfinder.web.views import checkpoint_status, item_view, receipt_check, visible_item_or_404
 
 router = APIRouter(tags=["factfinder"])
 
@@ -94,15 +94,9 @@ def case_summary(request: Request, who: Annotated[Caller, Depends(need(Permissio
     case = _case(request)
     published = browse.list_items(case, browse.Filters(only_published=True)).total
     out: dict[str, Any] = {"title": case.config.title, "log_key": case.config.log_key, "published_items": published}
-    if not browse_only_published(who):
+    if not who.only_published:
         out |= {"counts": case.counts(), "checkpoint": checkpoint_status(case)}
     return out
-
-
-def browse_only_published(who: Caller) -> bool:
-    from factfinder.permissions import allows
-
-    return not allows(who.account.role if who.account else None, Permission.VIEW_EVIDENCE)
 
 
 @router.get("/items")
@@ -117,7 +111,7 @@ def list_items(
     received_to: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> ItemList:
-    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, browse_only_published(who))
+    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, who.only_published)
     listing = browse.list_items(_case(request), f)
     return ItemList(
         items=[
@@ -162,14 +156,14 @@ def get_original(
     request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
 ) -> Response:
     case = _case(request)
-    item = _visible(case, ref, who)
+    item = visible_item_or_404(case, ref, who)
     return FileResponse(case.blobs.path(item.sha256), media_type="application/octet-stream", filename=item.sha256)
 
 
 @router.get("/items/{ref}/proof", response_class=PlainTextResponse)
 def get_proof(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
     case = _case(request)
-    item = _visible(case, ref, who)
+    item = visible_item_or_404(case, ref, who)
     return PlainTextResponse(case.proof(item.sha256))
 
 
@@ -220,18 +214,14 @@ async def add_items(
                 note=body.note,
                 collected_at_claimed=body.collected_at_claimed,
                 collected_by_claimed=body.collected_by_claimed,
-                contact={
-                    "witness_name": body.witness_name or "",
-                    "witness_phone": body.witness_phone or "",
-                    "witness_contact": body.witness_contact or "",
-                },
+                contact=webform.contact_fields(body.witness_name, body.witness_phone, body.witness_contact),
             ),
             actor=who.account.username,
         )
         uploads.forget(case, body.uploads)
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
-    pipeline.index_items(case)
+    pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     return _receipts(recorded)
 
 
@@ -374,18 +364,14 @@ async def submit(
                 testimony=body.testimony,
                 language=body.language,
                 campaign=body.campaign,
-                contact={
-                    "witness_name": body.name or "",
-                    "witness_phone": body.phone or "",
-                    "witness_contact": body.contact or "",
-                },
+                contact=webform.contact_fields(body.name, body.phone, body.contact),
                 files=files,
             ),
         )
         uploads.forget(case, body.uploads)
     except IntakeError as exc:
         raise HTTPException(400, str(exc)) from exc
-    pipeline.index_items(case)
+    pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     return _receipts(recorded)
 
 
@@ -404,10 +390,3 @@ def _receipts(recorded: list[Recorded]) -> SubmissionOut:
     return SubmissionOut(
         receipts=[Receipt(sha256=r.sha256, log_index=r.log_index, new_item=r.new_item) for r in recorded]
     )
-
-
-def _visible(case: Case, ref: str, who: Caller) -> Any:
-    try:
-        return browse.visible_item(case, ref, only_published=browse_only_published(who))
-    except VaultError as exc:
-        raise HTTPException(404, str(exc)) from exc

@@ -34,6 +34,11 @@ class Caller:
     csrf_secret: str | None  # None for token callers: a bearer token cannot be sent by another site
     via_token: bool = False
 
+    @property
+    def only_published(self) -> bool:
+        """Whether this caller sees only published items (observers, admins, the public)."""
+        return not allows(self.account.role if self.account else None, Permission.VIEW_EVIDENCE)
+
 
 def caller(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)

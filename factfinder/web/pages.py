@@ -10,16 +10,15 @@ from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse,
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from factfinder import accounts, browse
-from factfinder.db.models import Item
 from factfinder.intake import uploads, webform
-from factfinder.permissions import Permission, Role, allows
+from factfinder.permissions import Permission, Role
 from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import IntakeError, ItemNotFoundError, VaultError
 from factfinder.web import i18n
 from factfinder.web.app import render
 from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
-from factfinder.web.views import item_view, log_view, receipt_check
+from factfinder.web.views import item_view, log_view, receipt_check, visible_item_or_404
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg"}
@@ -28,10 +27,6 @@ PREVIEW_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp
 def _case(request: Request) -> Case:
     case: Case = request.app.state.case
     return case
-
-
-def _only_published(who: Caller) -> bool:
-    return not allows(who.account.role if who.account else None, Permission.VIEW_EVIDENCE)
 
 
 # -- public -----------------------------------------------------------------------------
@@ -84,11 +79,7 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
             testimony=_field(form, "testimony") or "",
             language=code,
             campaign=_field(form, "campaign"),
-            contact={
-                "witness_name": _field(form, "name") or "",
-                "witness_phone": _field(form, "phone") or "",
-                "witness_contact": _field(form, "contact") or "",
-            },
+            contact=webform.contact_fields(_field(form, "name"), _field(form, "phone"), _field(form, "contact")),
             files=files,
         )
         recorded = webform.submit(case, sub)
@@ -110,7 +101,7 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
         )
     from factfinder import pipeline
 
-    pipeline.index_items(case)
+    pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
 
 
@@ -216,7 +207,7 @@ async def logout(request: Request, who: Annotated[Caller, Depends(need(Permissio
 @router.get("/case")
 def dashboard(request: Request, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
     case = _case(request)
-    only = _only_published(who)
+    only = who.only_published
     latest = browse.list_items(case, browse.Filters(only_published=only))
     counts = case.counts()
     with case.engine.connect() as conn:
@@ -246,7 +237,7 @@ def items(
     received_to: str | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, _only_published(who))
+    f = browse.Filters(q, channel, source, media_type, received_from, received_to, page, who.only_published)
     listing = browse.list_items(_case(request), f)
     return render(request, "items.html", who, listing=listing, f=f)
 
@@ -260,7 +251,7 @@ def item_page(request: Request, ref: str, who: Annotated[Caller, Depends(need(Pe
 @router.get("/items/{ref}/original")
 def original(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
     case = _case(request)
-    item = _visible(case, ref, who)
+    item = visible_item_or_404(case, ref, who)
     ext = mimetypes.guess_extension(item.media_type) or ".bin"
     # Always a download as octet-stream: an uploaded HTML or SVG file must never run in our origin.
     return FileResponse(
@@ -274,7 +265,7 @@ def original(request: Request, ref: str, who: Annotated[Caller, Depends(need(Per
 @router.get("/items/{ref}/preview")
 def preview(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
     case = _case(request)
-    item = _visible(case, ref, who)
+    item = visible_item_or_404(case, ref, who)
     if item.media_type not in PREVIEW_TYPES:
         raise HTTPException(404, "no preview for this media type")
     response = FileResponse(case.blobs.path(item.sha256), media_type=item.media_type)
@@ -287,7 +278,7 @@ def item_proof(
     request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
 ) -> Response:
     case = _case(request)
-    item = _visible(case, ref, who)
+    item = visible_item_or_404(case, ref, who)
     return _proof_download(case.proof(item.sha256), item.sha256)
 
 
@@ -354,11 +345,9 @@ async def add_evidence(request: Request, who: Annotated[Caller, Depends(need(Per
             note=_field(form, "note"),
             collected_at_claimed=_field(form, "collected_at"),
             collected_by_claimed=_field(form, "collected_by"),
-            contact={
-                "witness_name": _field(form, "witness_name") or "",
-                "witness_phone": _field(form, "witness_phone") or "",
-                "witness_contact": _field(form, "witness_contact") or "",
-            },
+            contact=webform.contact_fields(
+                _field(form, "witness_name"), _field(form, "witness_phone"), _field(form, "witness_contact")
+            ),
         )
         recorded = webform.add_evidence(case, ev, actor=who.account.username)
     except VaultError as exc:
@@ -366,7 +355,7 @@ async def add_evidence(request: Request, who: Annotated[Caller, Depends(need(Per
         return render(request, "add.html", who, max_bytes=limit, error=str(exc), status=status)
     from factfinder import pipeline
 
-    pipeline.index_items(case)
+    pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     return render(request, "add.html", who, max_bytes=limit, recorded=recorded)
 
 
@@ -464,10 +453,3 @@ async def revoke_token(
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
     return RedirectResponse("/account", 303)
-
-
-def _visible(case: Case, ref: str, who: Caller) -> Item:
-    try:
-        return browse.visible_item(case, ref, only_published=_only_published(who))
-    except VaultError as exc:
-        raise HTTPException(404, str(exc)) from exc

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from factfinder import browse
+from factfinder.db.models import Item
 from factfinder.permissions import Permission, allows
 from factfinder.vault import custody
 from factfinder.vault.case import Case
@@ -24,13 +25,21 @@ TEXT_PREVIEW_BYTES = 64 << 10
 LOG_PAGE = 100
 
 
+def visible_item_or_404(case: Case, ref: str, who: Caller) -> Item:
+    """The item ``ref`` names if ``who`` may see it; a 404 otherwise, as if it did not exist."""
+    try:
+        return browse.visible_item(case, ref, only_published=who.only_published)
+    except VaultError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
 def pseudonym(receipt_id: int) -> str:
     return f"W-{receipt_id:04d}"
 
 
 def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     role = who.account.role if who.account else None
-    evidence = allows(role, Permission.VIEW_EVIDENCE)
+    evidence = not who.only_published
     try:
         item = browse.visible_item(case, ref, only_published=not evidence)
         _, receipts, openings, entries = case.item_detail(item.sha256)
