@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from factfinder.vault import merkle
+from tests.conftest import TESTDATA
 
-MERKLE = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "merkle"
+MERKLE = TESTDATA / "merkle"  # the same place the testdata fixture uses (FACTFINDER_TESTDATA)
 
 
 def _b64(value: str | None) -> bytes:
