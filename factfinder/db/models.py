@@ -211,3 +211,109 @@ class Publication(Base):
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class MediaAnalysis(Base):
+    """What the media step found out about one item: metadata claimed by the file, status, errors.
+
+    Derived, not evidence: ``factfinder media scan --again`` rebuilds it from
+    the originals. ``step_version`` says which analysis made the row, so a newer
+    version knows what to redo. The lifted columns are claims of the file
+    (see ``factfinder.media.metadata``); ``raw_metadata`` keeps all of it as JSON.
+    """
+
+    __tablename__ = "media_analyses"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, autoincrement=False)
+    step_version: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    analysed_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+    raw_metadata: Mapped[str] = mapped_column(Text, nullable=False)
+    captured_at_claimed: Mapped[str | None] = mapped_column(String(64))
+    camera_make: Mapped[str | None] = mapped_column(String(255))
+    camera_model: Mapped[str | None] = mapped_column(String(255))
+    software: Mapped[str | None] = mapped_column(String(255))
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    gps_alt: Mapped[float | None] = mapped_column(Float)
+    orientation: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    video_codec: Mapped[str | None] = mapped_column(String(64))
+    audio_codec: Mapped[str | None] = mapped_column(String(64))
+    encoder: Mapped[str | None] = mapped_column(String(255))
+    rotation: Mapped[int | None] = mapped_column(Integer)
+    c2pa_state: Mapped[str | None] = mapped_column(String(32))
+    c2pa: Mapped[str | None] = mapped_column(Text)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    content_box: Mapped[str | None] = mapped_column(String(64))
+
+
+class MediaHash(Base):
+    """One PDQ hash of an item: the picture, a centre crop, or a sampled video frame.
+
+    ``id`` is the key the near-duplicate index (``media/pdq.index`` in the
+    case folder) returns; the index is a cache of this table.
+    """
+
+    __tablename__ = "media_hashes"
+    # Ids are never handed out twice (SQLite AUTOINCREMENT; PostgreSQL sequences never reuse),
+    # so an index file saved before rows were deleted can only point at nothing, never at a stranger.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    variant: Mapped[str] = mapped_column(String(16), nullable=False)
+    t: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(Integer, nullable=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class MediaMatch(Base):
+    """Two items found to show the same picture or footage, and how (derived, rebuilt by a scan)."""
+
+    __tablename__ = "media_matches"
+    __table_args__ = (UniqueConstraint("item_a", "item_b"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_a: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    item_b: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    distance: Mapped[float] = mapped_column(Float, nullable=False)
+    strong: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class MediaCluster(Base):
+    """Which cluster of near-duplicates an item belongs to (the cluster's id is its smallest item id)."""
+
+    __tablename__ = "media_clusters"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, autoincrement=False)
+    cluster_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+
+
+class Derivative(Base):
+    """A working copy made from an original (thumbnail, web preview, redacted copy).
+
+    The copy's bytes are in the blob store like an original's, and a custody
+    entry (``item.derived``) records which original it came from, by which step
+    and which version of it; ``verify`` checks both. The original is never touched.
+    """
+
+    __tablename__ = "derivatives"
+    __table_args__ = (UniqueConstraint("item_id", "step", "step_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    step: Mapped[str] = mapped_column(String(40), nullable=False)
+    step_version: Mapped[str] = mapped_column(String(40), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    media_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from factfinder import config
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Base, Item
+from factfinder.db.models import Base, Derivative, Item
 from factfinder.vault.blobs import BlobStore
 from factfinder.vault.case import Case
 from factfinder.vault.errors import ArchiveError, CaseExistsError, VaultError
@@ -89,7 +89,9 @@ def _snapshot_database(case: Case, target: Path) -> list[str]:
                 rows = [dict(r._mapping) for r in src.execute(select(table))]
                 for i in range(0, len(rows), 5000):
                     out.execute(table.insert(), rows[i : i + 5000])
-            digests = sorted(src.execute(select(Item.sha256)).scalars())
+            digests = sorted(
+                set(src.execute(select(Item.sha256)).scalars()) | set(src.execute(select(Derivative.sha256)).scalars())
+            )
     finally:
         dest.dispose()
     return digests

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Item, LogTile, Opening, ProtectedField, Publication, Receipt
+from factfinder.db.models import Derivative, Item, LogTile, Opening, ProtectedField, Publication, Receipt
 from factfinder.vault import custody, merkle
 from factfinder.vault.blobs import hash_file
 from factfinder.vault.case import Case
@@ -198,6 +198,10 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+RECORDED_ACTIONS = (custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED, custody.ITEM_DERIVED)
+"""Entries besides receipts that each have a database row."""
+
+
 def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
     """Each item, receipt and opening row must say what its custody entry says."""
     rows = conn.execute(select(Item.id, Item.sha256, Item.size, Item.first_log_index)).all()
@@ -275,6 +279,26 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             "item_sha256": item[1] if item else None,
         }
         _compare(report, subject, entry, want_p)
+    for d in session.scalars(select(Derivative)):
+        seen_indexes.add(d.log_index)
+        entry = entries.get(d.log_index)
+        subject = f"working copy {d.sha256[:12]} ({d.step}, entry {d.log_index})"
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
+            continue
+        item = items.get(d.item_id)
+        want_d = {
+            "action": custody.ITEM_DERIVED,
+            "actor": d.actor,
+            "at_vault_clock": d.at_vault_clock,
+            "item_sha256": item[1] if item else None,
+            "derived_sha256": d.sha256,
+            "derived_size": d.size,
+            "media_type": d.media_type,
+            "step": d.step,
+            "step_version": d.step_version,
+        }
+        _compare(report, subject, entry, want_d)
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -282,9 +306,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
         if entry is None or entry.get("item_sha256") != sha or entry.get("action") != custody.ITEM_ADDED:
             report.add(ROW_ALTERED, f"item {sha[:12]}", f"its first entry ({first}) does not record adding it")
     for index, entry in entries.items():
-        if entry.get("action") in (*custody.ITEM_ACTIONS, custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED) and (
-            index not in seen_indexes
-        ):
+        if entry.get("action") in (*custody.ITEM_ACTIONS, *RECORDED_ACTIONS) and (index not in seen_indexes):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
 
 
@@ -297,11 +319,14 @@ def _compare(report: AuditReport, subject: str, entry: dict[str, Any], want: dic
 
 def _check_blobs(case: Case, report: AuditReport, rehash: bool, progress: Callable[[int], None] | None) -> None:
     with case.engine.connect() as conn:
-        wanted = dict(conn.execute(select(Item.sha256, Item.size)).all())
+        originals = dict(conn.execute(select(Item.sha256, Item.size)).all())
+        copies = dict(conn.execute(select(Derivative.sha256, Derivative.size)).all())
+    wanted = copies | originals
     present = set(case.blobs.digests())
     for sha in sorted(wanted):
         if sha not in present:
-            report.add(BLOB_MISSING, f"item {sha}", "its original is not in the blob store")
+            what = "item" if sha in originals else "working copy"
+            report.add(BLOB_MISSING, f"{what} {sha}", "its bytes are not in the blob store")
     for sha in sorted(present - set(wanted)):
         report.add(ORPHAN_BLOB, f"blob {sha[:12]}", "stored but never recorded (an interrupted intake)", fatal=False)
 

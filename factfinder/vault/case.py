@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from factfinder import config
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Item, LogHead, Opening, ProtectedField, Publication, Receipt
+from factfinder.db.models import Derivative, Item, LogHead, Opening, ProtectedField, Publication, Receipt
 from factfinder.vault import custody, keys, sealing, sniff
 from factfinder.vault.blobs import BlobStore, StoredBlob
 from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
@@ -112,6 +112,17 @@ class Recorded:
     sha256: str
     log_index: int
     new_item: bool
+    media_type: str
+
+
+@dataclass(frozen=True)
+class NewDerivative:
+    """A working copy to record: which original, which bytes, made by which step and version."""
+
+    item: Item
+    blob: StoredBlob
+    step: str
+    step_version: str
     media_type: str
 
 
@@ -351,6 +362,88 @@ class Case:
             self.log.append(conn, entries)
             self.log.checkpoint(conn, now)
         return out
+
+    def record_derivatives(self, copies: Sequence[NewDerivative], *, actor: str) -> int:
+        """Record working copies made from originals (their bytes already in the blob store).
+
+        One custody entry (``item.derived``) per copy ties its digest to the
+        original's, the step and its version, so anyone can check later that a
+        thumbnail or a redacted copy came from this original and how; one
+        checkpoint for the lot. A step and version already recorded for an item
+        is skipped, so re-running a step changes nothing. Returns how many were new.
+        """
+        if not copies:
+            return 0
+        self.log._require_signer()
+        now = custody.vault_clock()
+        added = 0
+        with dbengine.write_transaction(self.engine) as conn:
+            head = self.log.head(conn, lock=True)
+            item_ids = sorted({c.item.id for c in copies})
+            done = {
+                tuple(row)
+                for row in conn.execute(
+                    select(Derivative.item_id, Derivative.step, Derivative.step_version).where(
+                        Derivative.item_id.in_(item_ids)
+                    )
+                )
+            }
+            entries: list[bytes] = []
+            rows: list[dict[str, Any]] = []
+            for c in copies:
+                key = (c.item.id, c.step, c.step_version)
+                if key in done:
+                    continue
+                done.add(key)
+                seq = head.size + len(entries)
+                entries.append(
+                    custody.encode_entry(
+                        seq,
+                        custody.ITEM_DERIVED,
+                        head.checkpoint_size,
+                        head.checkpoint_root,
+                        item_sha256=c.item.sha256,
+                        derived_sha256=c.blob.sha256,
+                        derived_size=c.blob.size,
+                        media_type=c.media_type,
+                        step=c.step,
+                        step_version=c.step_version,
+                        actor=actor,
+                        at_vault_clock=now,
+                    )
+                )
+                rows.append(
+                    {
+                        "item_id": c.item.id,
+                        "step": c.step,
+                        "step_version": c.step_version,
+                        "sha256": c.blob.sha256,
+                        "size": c.blob.size,
+                        "media_type": c.media_type,
+                        "log_index": seq,
+                        "actor": actor,
+                        "at_vault_clock": now,
+                    }
+                )
+            if entries:
+                conn.execute(insert(Derivative), rows)
+                self.log.append(conn, entries)
+                self.log.checkpoint(conn, now)
+                added = len(entries)
+        return added
+
+    def derivative(self, item: Item, step: str) -> Derivative | None:
+        """The newest working copy of ``item`` made by ``step``, if any."""
+        with Session(self.engine) as s:
+            row = s.scalars(
+                select(Derivative)
+                .where(Derivative.item_id == item.id, Derivative.step == step)
+                .order_by(Derivative.id.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                s.expunge(row)
+            return row
 
     def add_bytes(self, data: bytes, *, actor: str, **details: Any) -> Recorded:
         """Store and record one item given in memory (for small items and tests)."""

@@ -32,6 +32,7 @@ ITEM_ADDED = "item.added"
 ITEM_RECEIVED = "item.received"
 PROTECTED_OPENED = "protected.opened"
 ITEM_PUBLISHED = "item.published"
+ITEM_DERIVED = "item.derived"
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 
