@@ -7,6 +7,7 @@ with status 2; a failed verification exits with 1.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -168,9 +169,16 @@ def add(
     witness_phone: Annotated[str | None, typer.Option("--witness-phone", help="Sealed at once.")] = None,
     witness_contact: Annotated[str | None, typer.Option("--witness-contact", help="Sealed at once.")] = None,
     list_added: Annotated[bool, typer.Option("--list", help="Print one line per file as it is committed.")] = False,
+    media: Annotated[
+        bool, typer.Option("--media/--no-media", help="Analyse new images and videos (or later: media scan).")
+    ] = True,
     actor: ActorOpt = None,
 ) -> None:
-    """Add files to the vault: hashed, stored once by content, logged and checkpointed."""
+    """Add files to the vault: hashed, stored once by content, logged and checkpointed.
+
+    New images and videos are then analysed (metadata, hashes, matches); an
+    interrupted analysis is finished by ``factfinder media scan``.
+    """
     options = IntakeOptions(
         actor=actor or config.default_actor(),
         channel=channel,
@@ -220,6 +228,17 @@ def add(
         f"{report.new_items} new items, {again} received again, {len(report.failed)} failed; "
         f"the case holds {counts['items']} items, custody log size {counts['log_size']}."
     )
+    if media and report.new_items and not report.interrupted:
+        with Case.open(case_dir) as case:
+            from factfinder import pipeline
+
+            progress, step = _media_progress(case)
+            with progress:
+                scanned = pipeline.process(case, [r.sha256 for _, r in report.added], media_progress=step)
+        for sha, problem in scanned.errors:
+            err.print(f"media: {sha[:12]}: {problem}", markup=False)
+        if scanned.analysed:  # on stderr: stdout stays the intake report that scripts read
+            err.print(_scan_summary(scanned), markup=False)
     if report.interrupted:
         err.print("interrupted: the files listed above as committed are in the case; nothing else was written.")
         raise typer.Exit(130)
@@ -578,6 +597,189 @@ def users_token(
         u = match[0]
         token = accounts.create_token(case.engine, accounts.Account(u.id, u.username, Role(u.role)), label)
     out.print(token, markup=False)
+
+
+media_app = typer.Typer(
+    help="Media forensics: metadata, perceptual hashes, near-duplicates, earliest copy.", no_args_is_help=True
+)
+app.add_typer(media_app, name="media")
+
+
+def _media_progress(case: Case) -> tuple[Progress, Callable[[int, int], None]]:
+    progress = Progress(
+        TextColumn("analysing media"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("items"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task("media", total=None)
+
+    def step(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, step
+
+
+def _scan_summary(report: Any) -> str:
+    return (
+        f"media: {report.analysed} analysed ({report.partial} in part, {report.failed} failed), "
+        f"{report.matches} new matches, {report.clusters} clusters, {report.copies} working copies recorded"
+    )
+
+
+def _scan(case: Case, digests: list[str] | None = None, *, again: bool = False, workers: int | None = None) -> Any:
+    from factfinder.media import scan
+
+    progress, step = _media_progress(case)
+    with progress:
+        report = scan.scan_case(case, again=again, digests=digests, progress=step, workers=workers)
+    for sha, problem in report.errors:
+        err.print(f"media: {sha[:12]}: {problem}", markup=False)
+    return report
+
+
+@media_app.command("scan")
+@fails_cleanly
+def media_scan(
+    case_dir: CaseDir,
+    again: Annotated[bool, typer.Option("--again", help="Analyse every media item again, not only new ones.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: one per core].")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Analyse the case's images and videos: metadata, hashes, matches and clusters.
+
+    Resumable and idempotent: items already analysed are skipped, and an
+    interrupted scan goes on where it stopped.
+    """
+    with Case.open(case_dir) as case:
+        report = _scan(case, again=again, workers=workers)
+    if as_json:
+        out.print_json(data=dataclasses.asdict(report))
+    else:
+        out.print(_scan_summary(report), markup=False)
+
+
+def _hash_json(path: Path, result: Any) -> dict[str, Any]:
+    meta = result.meta
+    data: dict[str, Any] = {
+        "file": str(path),
+        "kind": result.kind,
+        "status": result.status,
+        "errors": result.errors,
+        "claimed_by_the_file": meta.columns() if meta else {},
+        "c2pa": meta.c2pa if meta else None,
+        "pdq_quality": result.pdq_quality,
+    }
+    if result.kind == "image" and result.hashes:
+        data["pdq"] = {h.variant: {"hash": h.hash.hex(), "quality": h.quality} for h in result.hashes}
+        data["pdq_rotations_and_flips"] = {n: h.hex() for n, h in result.queries if not n.startswith("crop")}
+    elif result.hashes:
+        data["content_box"] = result.content_box
+        for variant in ("keyframe", "second"):
+            data[f"pdq_{variant}s"] = [
+                {"t": h.t, "hash": h.hash.hex(), "quality": h.quality} for h in result.hashes if h.variant == variant
+            ]
+    return data
+
+
+def _sniffed(path: Path) -> tuple[str, str]:
+    import hashlib
+
+    from factfinder.vault import sniff
+
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+        digest = hashlib.sha256(head)
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest(), sniff.media_type(head)
+
+
+@media_app.command("hash")
+@fails_cleanly
+def media_hash(
+    file: Annotated[Path, typer.Argument(help="An image or video file.", dir_okay=False, exists=True)],
+) -> None:
+    """Print a file's metadata and perceptual hashes as JSON (nothing is recorded)."""
+    from factfinder.media import analyse
+
+    sha, media_type = _sniffed(file)
+    result = analyse.analyse_file(file, media_type, copies=False)
+    out.print_json(data={"sha256": sha, "media_type": media_type, **_hash_json(file, result)})
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+@media_app.command("similar")
+@fails_cleanly
+def media_similar(
+    case_dir: CaseDir,
+    file: Annotated[Path, typer.Argument(help="An image or video file.", dir_okay=False, exists=True)],
+) -> None:
+    """Print, as JSON, the case's items that show the same picture or footage as FILE."""
+    from factfinder.media import scan
+
+    sha, media_type = _sniffed(file)
+    with Case.open(case_dir) as case:
+        result, found = scan.similar(case, file, media_type)
+    matches = [
+        {
+            "sha256": item.sha256,
+            "media_type": item.media_type,
+            "kind": f.kind,
+            "distance": f.distance,
+            "strong": f.strong,
+            **f.detail,
+        }
+        for item, f in found
+    ]
+    out.print_json(
+        data={
+            "file": str(file),
+            "sha256": sha,
+            "media_type": media_type,
+            "status": result.status,
+            "errors": result.errors,
+            "matches": matches,
+        }
+    )
+
+
+@media_app.command("clusters")
+@fails_cleanly
+def media_clusters(case_dir: CaseDir, as_json: JsonOpt = False) -> None:
+    """List the clusters of near-duplicates, each with its earliest / most original candidates."""
+    from factfinder.media import earliest
+
+    with Case.open(case_dir) as case, case.engine.connect() as conn:
+        data: list[dict[str, Any]] = []
+        for cid, _ in earliest.cluster_ids(conn):
+            group = earliest.members(conn, cid)
+            ranked = earliest.rank(conn, group)
+            data.append(
+                {
+                    "cluster": cid,
+                    "members": [{"sha256": m.sha256, "media_type": m.media_type, "matches": m.matches} for m in group],
+                    "earliest_candidates": [
+                        {"sha256": c.sha256, "score": c.score, "reasons": c.reasons} for c in ranked
+                    ],
+                }
+            )
+    if as_json:
+        out.print_json(data=data)
+        return
+    if not data:
+        out.print("no clusters: no two items in the case show the same picture or footage (run media scan?)")
+    for cluster in data:
+        out.print(f"cluster {cluster['cluster']}: {len(cluster['members'])} items", markup=False)
+        for rank, c in enumerate(cluster["earliest_candidates"], 1):
+            out.print(f"  {rank}. {c['sha256']}  score {c['score']:g}", markup=False)
+            for reason in c["reasons"]:
+                out.print(f"       {reason}", markup=False)
 
 
 @app.command()

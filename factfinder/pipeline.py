@@ -1,19 +1,26 @@
 """Processing steps run on new items: idempotent, resumable, safe to re-run.
 
-For now one step: the search text of each item (its own text when it is a
-text file, plus the sources, notes and file names of its receipts). Derived
-data only; evidence is never touched, and running it twice changes nothing.
+Two steps so far:
+
+- the search text of each item (its own text when it is a text file, plus the
+  sources, notes and file names of its receipts);
+- the media step (``factfinder.media.scan``): metadata, perceptual hashes,
+  matches and clusters of every image and video, and their working copies.
+
+Derived data only; evidence is never touched, and running a step twice
+changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from factfinder.db import engine as dbengine
 from factfinder.db.models import Item, ItemText, Receipt
+from factfinder.media import scan
 from factfinder.vault.case import Case
 
 MAX_TEXT_BYTES = 2 << 20  # longer texts are indexed by their first 2 MiB
@@ -52,3 +59,15 @@ def index_items(case: Case, *, only_new: bool = True, digests: Sequence[str] | N
             conn.execute(insert(ItemText), rows)
         done += len(batch)
     return done
+
+
+def process(
+    case: Case,
+    digests: Sequence[str] | None = None,
+    *,
+    media_progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> scan.ScanReport:
+    """Run every step on the given items (or on everything not yet processed)."""
+    index_items(case, digests=digests)
+    return scan.scan_case(case, digests=digests, progress=media_progress, workers=workers)

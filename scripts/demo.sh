@@ -23,6 +23,11 @@ echo
 factfinder items "$CASE"
 factfinder log "$CASE" --tail 5
 echo
+# Media forensics: the photos and videos were analysed as they were added.
+factfinder media clusters "$CASE" > "$OUT/media-clusters.txt"
+head -n 30 "$OUT/media-clusters.txt"
+echo "(all clusters and the reasons for each ranking: $OUT/media-clusters.txt)"
+echo
 item=$(factfinder items "$CASE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["sha256"])')
 factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"
 factfinder verify-proof "$OUT/first-item.tlog-proof" --blob "$TESTDATA/corpus/zhanaozen-observers-2011.txt"
@@ -36,5 +41,6 @@ done
 echo
 echo "Sign in at http://127.0.0.1:8000/login as admin, investigator, analyst or observer"
 echo "(password: demo-password-<role>). Witnesses submit at http://127.0.0.1:8000/submit"
+echo "Same picture or footage across the case: http://127.0.0.1:8000/media/clusters"
 echo "The witness identity for revealing sealed fields: $CASE/keys/witness-identity.age"
 exec factfinder serve "$CASE" --host 127.0.0.1 --port "${PORT:-8000}"
