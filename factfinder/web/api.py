@@ -10,18 +10,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from factfinder import browse, pipeline
 from factfinder.intake import uploads, webform
+from factfinder.media import redact
 from factfinder.permissions import Permission
 from factfinder.vault import custody, keys
 from factfinder.vault.case import Case, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
+from factfinder.web import mediascan
 from factfinder.web.auth import Caller, check_csrf, need
-from factfinder.web.views import checkpoint_status, item_view, receipt_check, visible_item_or_404
+from factfinder.web.views import (
+    checkpoint_status,
+    cluster_list,
+    cluster_view,
+    copy_replaces_original,
+    item_view,
+    media_view,
+    published_copy_or_404,
+    receipt_check,
+    visible_item_or_404,
+)
 
 router = APIRouter(tags=["factfinder"])
 
@@ -87,6 +99,136 @@ class Receipt(BaseModel):
 
 class SubmissionOut(BaseModel):
     receipts: list[Receipt]
+
+
+# -- media: the same facts as the item and cluster pages -----------------------------------------
+
+
+class MediaClaimed(BaseModel):
+    """What the file's own metadata says: claims to check, not facts."""
+
+    captured_at: str | None
+    camera_make: str | None
+    camera_model: str | None
+    software: str | None
+    width: int | None
+    height: int | None
+    duration: float | None = Field(description="seconds")
+    video_codec: str | None
+    audio_codec: str | None
+    encoder: str | None
+    rotation: int | None = Field(description="degrees, from the video's display matrix")
+    orientation: int | None = Field(description="EXIF orientation, 1 to 8")
+
+
+class MediaGps(BaseModel):
+    lat: float | None
+    lon: float | None
+    alt: float | None = Field(description="metres")
+
+
+class ContentCredentials(BaseModel):
+    """C2PA: ``Valid`` = the signature checks but the signer is on no trust list held here; ``Invalid`` = altered."""
+
+    state: str
+    meaning: str
+    signed_at: str | None
+    signed_by: str | None
+    claim_generator: str | None
+    failures: list[str]
+
+
+class MediaAnalysisOut(BaseModel):
+    kind: str
+    status: str = Field(description="ok, partial or failed")
+    error: str | None
+    analysed_at_vault_clock: str
+    step_version: str
+    claimed: MediaClaimed
+    gps: MediaGps | None
+    c2pa: ContentCredentials | None
+    raw_metadata: dict[str, Any] | None
+    withheld: list[str] = Field(description="fields never shown to this caller (the same list for every file)")
+
+
+class VideoSegment(BaseModel):
+    this_start: float
+    this_end: float
+    other_start: float
+    other_end: float
+
+
+class MediaMatchOut(BaseModel):
+    """Another item showing the same picture or footage, seen from this item's side."""
+
+    sha256: str
+    media_type: str
+    kind: str = Field(description="image, video or image-in-video")
+    distance: float = Field(description="PDQ bits of 256 that differ (for video: the median over matched frames)")
+    strong: bool
+    relation: str | None
+    at_seconds: float | None
+    segments: list[VideoSegment]
+    share_of_this_video_matched: float | None
+    share_of_other_video_matched: float | None
+
+
+class PublishedCopy(BaseModel):
+    sha256: str
+    media_type: str
+    size: int
+    step_version: str
+
+
+class ItemMedia(BaseModel):
+    sha256: str
+    analysis: MediaAnalysisOut | None = Field(description="null until the media step has analysed the item")
+    thumbnail: bool
+    matches: list[MediaMatchOut]
+    cluster_id: int | None
+    published_copy: PublishedCopy | None
+    copy_replaces_original: bool = Field(description="whether this caller is served the published copy")
+
+
+class ClusterMemberRef(BaseModel):
+    sha256: str
+    media_type: str
+    thumbnail: bool
+
+
+class ClusterSummary(BaseModel):
+    id: int
+    size: int
+    members: list[ClusterMemberRef]
+
+
+class ClusterList(BaseModel):
+    clusters: list[ClusterSummary]
+    total: int
+    page: int
+    pages: int
+
+
+class ClusterMemberOut(BaseModel):
+    sha256: str
+    media_type: str
+    thumbnail: bool
+    summary: str
+    matches: list[MediaMatchOut]
+
+
+class EarliestCandidate(BaseModel):
+    sha256: str
+    media_type: str
+    score: float
+    reasons: list[str] = Field(description="each with its weight, e.g. '+4 first received by the vault (...)'")
+
+
+class ClusterOut(BaseModel):
+    id: int
+    size: int
+    members: list[ClusterMemberOut]
+    candidates: list[EarliestCandidate] = Field(description="most likely earliest and most original first")
 
 
 @router.get("/case")
@@ -155,9 +297,47 @@ def get_item(
 def get_original(
     request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
 ) -> Response:
+    """The original; for an observer, a photo's or video's published copy (without GPS or device identifiers)."""
     case = _case(request)
     item = visible_item_or_404(case, ref, who)
+    if copy_replaces_original(item, who):
+        copy = published_copy_or_404(case, item)
+        return FileResponse(
+            case.blobs.path(copy.sha256), media_type="application/octet-stream", filename=f"{item.sha256}-published"
+        )
     return FileResponse(case.blobs.path(item.sha256), media_type="application/octet-stream", filename=item.sha256)
+
+
+@router.get("/items/{ref}/media")
+def get_item_media(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> ItemMedia:
+    """What the media step found: metadata claimed by the file, content credentials, matches, cluster.
+
+    Observers get no GPS, camera, software, raw metadata or signer, and matches with published items only.
+    """
+    case = _case(request)
+    return ItemMedia.model_validate(media_view(case, visible_item_or_404(case, ref, who), who))
+
+
+@router.get("/media/clusters")
+def list_clusters(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> ClusterList:
+    """Groups of items showing the same picture or footage, largest first (observers: published items only)."""
+    return ClusterList.model_validate(cluster_list(_case(request), who, page))
+
+
+@router.get("/media/clusters/{cluster_id}")
+def get_cluster(
+    request: Request,
+    cluster_id: Annotated[int, Path(ge=0, le=2**31 - 1)],
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+) -> ClusterOut:
+    """A cluster's members, how each matched the others, and the ranked earliest/most original candidates."""
+    return ClusterOut.model_validate(cluster_view(_case(request), cluster_id, who))
 
 
 @router.get("/items/{ref}/proof", response_class=PlainTextResponse)
@@ -178,7 +358,18 @@ async def publish_item(
         item = case.resolve(ref)
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return {"sha256": item.sha256, "newly_published": case.publish(item.sha256, actor=who.account.username)}
+    newly = case.publish(item.sha256, actor=who.account.username)
+    copy, problem = None, None
+    try:  # the copy observers get of a photo or video; publishing again retries a failed one
+        copy = redact.make_redacted_copy(case, item, actor=who.account.username)
+    except redact.RedactionError as exc:
+        problem = str(exc)
+    return {
+        "sha256": item.sha256,
+        "newly_published": newly,
+        "published_copy": copy.sha256 if copy is not None else None,
+        "published_copy_error": problem,
+    }
 
 
 class EvidenceIn(BaseModel):
@@ -197,7 +388,10 @@ class EvidenceIn(BaseModel):
 
 @router.post("/items", status_code=201)
 async def add_items(
-    request: Request, body: EvidenceIn, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]
+    request: Request,
+    body: EvidenceIn,
+    tasks: BackgroundTasks,
+    who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))],
 ) -> SubmissionOut:
     """Record completed uploads as evidence, under the caller's account (one custody transaction)."""
     await _csrf(request, who)
@@ -222,6 +416,7 @@ async def add_items(
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
+    mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
     return _receipts(recorded)
 
 
@@ -352,7 +547,10 @@ async def complete_upload(
 
 @router.post("/submissions", status_code=201)
 async def submit(
-    request: Request, body: SubmissionIn, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+    request: Request,
+    body: SubmissionIn,
+    tasks: BackgroundTasks,
+    who: Annotated[Caller, Depends(need(Permission.PUBLIC))],
 ) -> SubmissionOut:
     await _csrf(request, who)
     case = _case(request)
@@ -372,6 +570,7 @@ async def submit(
     except IntakeError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
+    mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
     return _receipts(recorded)
 
 

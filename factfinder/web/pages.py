@@ -1,27 +1,40 @@
-"""HTML pages: the public submission page, sign-in, and the team's case pages."""
+"""HTML pages: the public submission page, sign-in, the team's case pages and the media pages."""
 
 from __future__ import annotations
 
 import mimetypes
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from factfinder import accounts, browse
 from factfinder.intake import uploads, webform
+from factfinder.media import analyse, redact
 from factfinder.permissions import Permission, Role
 from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import IntakeError, ItemNotFoundError, VaultError
-from factfinder.web import i18n
+from factfinder.web import i18n, mediascan
 from factfinder.web.app import render
 from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
-from factfinder.web.views import item_view, log_view, receipt_check, visible_item_or_404
+from factfinder.web.views import (
+    cluster_list,
+    cluster_view,
+    copy_replaces_original,
+    item_view,
+    log_view,
+    media_view,
+    published_copy_or_404,
+    receipt_check,
+    visible_item_or_404,
+)
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg"}
+SANDBOX = "default-src 'none'; sandbox"  # a served file is shown, never run, whatever it holds
+ClusterId = Annotated[int, Path(ge=0, le=2**31 - 1)]  # item ids (32-bit): larger is no cluster, not an SQL error
 
 
 def _case(request: Request) -> Case:
@@ -58,7 +71,9 @@ def submit_form(
 
 
 @router.post("/submit")
-async def submit(request: Request, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]) -> Response:
+async def submit(
+    request: Request, tasks: BackgroundTasks, who: Annotated[Caller, Depends(need(Permission.PUBLIC))]
+) -> Response:
     await check_csrf(request, who)
     case = _case(request)
     form = await request.form(max_files=50, max_fields=100)
@@ -102,6 +117,7 @@ async def submit(request: Request, who: Annotated[Caller, Depends(need(Permissio
     from factfinder import pipeline
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
+    mediascan.schedule(tasks, case, recorded)  # after the receipt has gone out
     return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
 
 
@@ -244,32 +260,65 @@ def items(
 
 @router.get("/items/{ref}")
 def item_page(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
-    view = item_view(_case(request), ref, who)
-    return render(request, "item.html", who, v=view, preview_types=PREVIEW_TYPES)
+    return _item_page(request, who, item_view(_case(request), ref, who))
+
+
+def _item_page(request: Request, who: Caller, view: dict[str, Any], **extra: Any) -> Response:
+    """The item page: receipts and custody from ``view``, plus what the media step found."""
+    media = media_view(_case(request), view["item"], who)
+    return render(request, "item.html", who, v=view, media=media, preview_types=PREVIEW_TYPES, **extra)
 
 
 @router.get("/items/{ref}/original")
 def original(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    """The original as a download; for an observer, a photo's or video's published copy instead.
+
+    The original of a published photo may still hold where it was taken and
+    the serial number of the phone that took it: observers get the copy made
+    without them when it was published (see ``factfinder.media.redact``).
+    """
     case = _case(request)
     item = visible_item_or_404(case, ref, who)
-    ext = mimetypes.guess_extension(item.media_type) or ".bin"
+    sha, media_type, name = item.sha256, item.media_type, item.sha256
+    if copy_replaces_original(item, who):
+        copy = published_copy_or_404(case, item)
+        sha, media_type, name = copy.sha256, copy.media_type, f"{item.sha256}-published"
+    ext = mimetypes.guess_extension(media_type) or ".bin"
     # Always a download as octet-stream: an uploaded HTML or SVG file must never run in our origin.
     return FileResponse(
-        case.blobs.path(item.sha256),
+        case.blobs.path(sha),
         media_type="application/octet-stream",
-        filename=f"{item.sha256}{ext}",
+        filename=f"{name}{ext}",
         content_disposition_type="attachment",
     )
 
 
 @router.get("/items/{ref}/preview")
 def preview(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    """The file shown inline (pictures, video, audio only); observers see the published copy, as for downloads."""
     case = _case(request)
     item = visible_item_or_404(case, ref, who)
-    if item.media_type not in PREVIEW_TYPES:
+    sha, media_type = item.sha256, item.media_type
+    if copy_replaces_original(item, who):
+        copy = published_copy_or_404(case, item)
+        sha, media_type = copy.sha256, copy.media_type
+    if media_type not in PREVIEW_TYPES:
         raise HTTPException(404, "no preview for this media type")
-    response = FileResponse(case.blobs.path(item.sha256), media_type=item.media_type)
-    response.headers["content-security-policy"] = "default-src 'none'; sandbox"
+    response = FileResponse(case.blobs.path(sha), media_type=media_type)
+    response.headers["content-security-policy"] = SANDBOX
+    return response
+
+
+@router.get("/items/{ref}/thumbnail")
+def thumbnail(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
+    """The media step's small JPEG of a picture or video (re-encoded without any of the file's metadata)."""
+    case = _case(request)
+    item = visible_item_or_404(case, ref, who)
+    copy = case.derivative(item, analyse.THUMBNAIL_STEP)
+    if copy is None:
+        raise HTTPException(404, "no thumbnail for this item (not a picture or video, or not analysed yet)")
+    response = FileResponse(case.blobs.path(copy.sha256), media_type="image/jpeg")
+    response.headers["content-security-policy"] = SANDBOX
     return response
 
 
@@ -306,18 +355,25 @@ async def reveal(
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
     view = item_view(case, ref, who, opened={r.id: values for r, values in opened})
-    return render(request, "item.html", who, v=view, preview_types=PREVIEW_TYPES)
+    return _item_page(request, who, view)
 
 
 @router.post("/items/{ref}/publish")
 async def publish(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.PUBLISH))]) -> Response:
+    """Mark an item publishable and make the copy observers get of a photo or video (publishing again retries it)."""
     await check_csrf(request, who)
     assert who.account is not None
+    case = _case(request)
     try:
-        item = _case(request).resolve(ref)
+        item = case.resolve(ref)
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
-    _case(request).publish(item.sha256, actor=who.account.username)
+    case.publish(item.sha256, actor=who.account.username)
+    try:
+        redact.make_redacted_copy(case, item, actor=who.account.username)
+    except redact.RedactionError as exc:
+        # Published, but observers get nothing of the file until a copy can be made: say so on the page.
+        return _item_page(request, who, item_view(case, item.sha256, who), copy_error=str(exc))
     return RedirectResponse(f"/items/{item.sha256}", 303)
 
 
@@ -327,7 +383,9 @@ def add_form(request: Request, who: Annotated[Caller, Depends(need(Permission.AD
 
 
 @router.post("/add")
-async def add_evidence(request: Request, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]) -> Response:
+async def add_evidence(
+    request: Request, tasks: BackgroundTasks, who: Annotated[Caller, Depends(need(Permission.ADD_EVIDENCE))]
+) -> Response:
     """Files an investigator brings in (a USB stick, an e-mail): recorded under their account."""
     await check_csrf(request, who)
     assert who.account is not None
@@ -356,7 +414,26 @@ async def add_evidence(request: Request, who: Annotated[Caller, Depends(need(Per
     from factfinder import pipeline
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
+    mediascan.schedule(tasks, case, recorded)
     return render(request, "add.html", who, max_bytes=limit, recorded=recorded)
+
+
+@router.get("/media/clusters")
+def clusters_page(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Groups of items showing the same picture or footage (for observers: of published items only)."""
+    return render(request, "clusters.html", who, v=cluster_list(_case(request), who, page))
+
+
+@router.get("/media/clusters/{cluster_id}")
+def cluster_page(
+    request: Request, cluster_id: ClusterId, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> Response:
+    """One cluster: its members, how each matched, and which copy is most likely the earliest and why."""
+    return render(request, "cluster.html", who, v=cluster_view(_case(request), cluster_id, who))
 
 
 @router.get("/log")

@@ -1,4 +1,4 @@
-"""What a page shows of an item, the log or a receipt, cut to what the caller may see.
+"""What a page shows of an item, the log, a receipt or the media step's findings, cut to what the caller may see.
 
 Witness identities are the sharpest edge: an analyst sees a pseudonym
 (``W-<receipt number>``) where an investigator could open the sealed fields,
@@ -8,12 +8,17 @@ checkable (digest, type, when and through which channel it arrived).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import HTTPException
+from sqlalchemy import Connection, or_, select
+from sqlalchemy.orm import Session
 
 from factfinder import browse
-from factfinder.db.models import Item
+from factfinder.db.models import Derivative, Item, MediaAnalysis, MediaCluster, MediaMatch, Publication
+from factfinder.media import analyse, clusters, earliest, redact, scan
 from factfinder.permissions import Permission, allows
 from factfinder.vault import custody
 from factfinder.vault.case import Case
@@ -135,3 +140,392 @@ def receipt_check(case: Case, entry: int | None, digest: str | None) -> dict[str
         "channel": record.get("channel"),
         "proof": proof,
     }
+
+
+# -- media: metadata, matches and clusters, cut to what the caller may see ----------------------
+#
+# An observer sees a published photo as the public will: the picture, when the file
+# says it was taken, its size and format, and whether it carries valid content
+# credentials. Not where it was taken (GPS), not the device (camera make and model,
+# the software string, which on phones names the model and firmware), not the raw
+# metadata (serial numbers, owner names) and not who signed its credentials: any of
+# these can lead back to the person who took it. And an observer learns nothing of
+# unpublished items, not even that one exists: every match list and cluster below is
+# built from published items alone, as if the case held nothing else.
+
+CLUSTER_PAGE = 50
+OBSERVER_WITHHELD = (
+    "gps",
+    "camera_make",
+    "camera_model",
+    "software",
+    "raw_metadata",
+    "error",
+    "c2pa.signed_by",
+    "c2pa.claim_generator",
+    "c2pa.failures",
+)
+"""What an observer is never shown of a media analysis: always the same list, so it says nothing of the file."""
+C2PA_MEANING = {
+    "Trusted": "the signature checks and the signer is on a trust list held here",
+    "Valid": (
+        "the signature checks, but the signer is not on a trust list held here: "
+        "the file is unchanged since signing, but who signed it is not vouched for"
+    ),
+    "Invalid": "the file was altered after it was signed, or the credentials are forged",
+    "Unreadable": "the file carries content credentials that could not be read",
+}
+MATCH_KINDS = {
+    "image": "same picture",
+    "video": "same footage",
+    "image-in-video": "the picture is a frame of the video",
+}
+NO_PUBLISHED_COPY = (
+    "no published copy of this photo, video or recording has been made yet; originals can carry GPS positions "
+    "and device identifiers, so observers get a copy without them, made when an investigator publishes the item"
+)
+
+
+def clock(seconds: float | None) -> str:
+    """A time in a video as people read it: ``1:05``, ``1:02:03``, ``0:04.5`` for fractions."""
+    if seconds is None:
+        return ""
+    tenths = round(float(seconds) * 10)
+    whole, frac = divmod(tenths, 10)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{text}.{frac}" if frac else text
+
+
+def copy_replaces_original(item: Item, who: Caller) -> bool:
+    """Whether ``who`` gets the published copy instead of the original (observers, for media files)."""
+    return who.only_published and analyse.media_kind(item.media_type) not in (None, "unknown")
+
+
+def published_copy_or_404(case: Case, item: Item) -> Derivative:
+    """The redacted copy served to observers in place of a media original; a 404 that says why if none."""
+    copy = redact.published_copy(case, item)
+    if copy is None:
+        raise HTTPException(404, NO_PUBLISHED_COPY)
+    return copy
+
+
+def media_view(case: Case, item: Item, who: Caller) -> dict[str, Any]:
+    """What the item page and ``/api/v1/items/{ref}/media`` show of an item's media analysis.
+
+    ``analysis`` is None for an item the media step has not analysed (a text,
+    or a file still waiting for its scan); the rest is then empty.
+    """
+    only = who.only_published
+    with case.engine.connect() as conn:
+        analysis = Session(bind=conn).get(MediaAnalysis, item.id)
+        matches = _item_matches(conn, item.id, only)
+        cluster_id = _cluster_of(conn, item.id, only)
+        thumbnail = bool(_thumbnailed(conn, [item.id]))
+    copyable = analyse.media_kind(item.media_type) not in (None, "unknown")
+    copy = redact.published_copy(case, item) if copyable else None
+    return {
+        "sha256": item.sha256,
+        "analysis": _analysis_view(analysis, only) if analysis is not None else None,
+        "thumbnail": thumbnail,
+        "matches": matches,
+        "cluster_id": cluster_id,
+        "published_copy": (
+            {"sha256": copy.sha256, "media_type": copy.media_type, "size": copy.size, "step_version": copy.step_version}
+            if copy is not None
+            else None
+        ),
+        "copyable": copyable,  # a photo, video or recording: published as a copy without its metadata
+        "copy_replaces_original": copy_replaces_original(item, who),
+    }
+
+
+def _analysis_view(a: MediaAnalysis, only_published: bool) -> dict[str, Any]:
+    c2pa = json.loads(a.c2pa) if a.c2pa else None
+    claimed = {
+        "captured_at": a.captured_at_claimed,
+        "camera_make": None if only_published else a.camera_make,
+        "camera_model": None if only_published else a.camera_model,
+        "software": None if only_published else a.software,
+        "width": a.width,
+        "height": a.height,
+        "duration": a.duration,
+        "video_codec": a.video_codec,
+        "audio_codec": a.audio_codec,
+        "encoder": a.encoder,
+        "rotation": a.rotation,
+        "orientation": a.orientation,
+    }
+    has_gps = a.gps_lat is not None or a.gps_lon is not None
+    return {
+        "kind": a.kind,
+        "status": a.status,
+        "error": None if only_published else a.error,
+        "analysed_at_vault_clock": a.analysed_at_vault_clock,
+        "step_version": a.step_version,
+        "claimed": claimed,
+        "claimed_rows": _claimed_rows(claimed),
+        "gps": {"lat": a.gps_lat, "lon": a.gps_lon, "alt": a.gps_alt} if has_gps and not only_published else None,
+        "c2pa": _c2pa_view(c2pa, only_published) if c2pa else None,
+        "raw_metadata": None if only_published else json.loads(a.raw_metadata),
+        "withheld": list(OBSERVER_WITHHELD) if only_published else [],
+    }
+
+
+def _claimed_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
+    """The claimed metadata as (label, text) rows for the page, only the fields the file has."""
+    rows: list[tuple[str, str | None]] = [
+        ("Capture time", c["captured_at"]),
+        ("Camera", " ".join(v for v in (c["camera_make"], c["camera_model"]) if v) or None),
+        ("Software", c["software"]),
+        ("Size", f"{c['width']} × {c['height']} pixels" if c["width"] and c["height"] else None),
+        ("Duration", f"{clock(c['duration'])} ({c['duration']:g} s)" if c["duration"] is not None else None),
+        ("Codecs", " / ".join(v for v in (c["video_codec"], c["audio_codec"]) if v) or None),
+        ("Encoder", c["encoder"]),
+        ("Rotation", f"{c['rotation']}°" if c["rotation"] is not None else None),
+        ("Orientation (EXIF)", str(c["orientation"]) if c["orientation"] is not None else None),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def _c2pa_view(c2pa: dict[str, Any], only_published: bool) -> dict[str, Any]:
+    state = str(c2pa.get("state") or "Unknown")
+    return {
+        "state": state,
+        "meaning": C2PA_MEANING.get(state, "the C2PA library could not say whether the credentials hold"),
+        "signed_at": c2pa.get("signed_at"),
+        "signed_by": None if only_published else c2pa.get("signed_by"),
+        "claim_generator": None if only_published else c2pa.get("claim_generator"),
+        "failures": [] if only_published else list(c2pa.get("failures") or []),
+    }
+
+
+def _match_view(
+    other: tuple[str, str], kind: str, distance: float, strong: bool, detail: dict[str, Any], thumbnail: bool
+) -> dict[str, Any]:
+    """One match seen from this item's side, with the words the page shows for it."""
+    segments = list(detail.get("segments") or [])
+    at = detail.get("at_seconds")
+    this_share = detail.get("share_of_this_video_matched")
+    other_share = detail.get("share_of_other_video_matched")
+    relation = detail.get("relation")
+    if relation is None and this_share is not None and other_share is not None:
+        relation = f"{this_share:.0%} of this video is in the other; {other_share:.0%} of the other is in this one"
+    return {
+        "sha256": other[0],
+        "media_type": other[1],
+        "kind": kind,
+        "kind_text": MATCH_KINDS.get(kind, kind),
+        "distance": distance,
+        "strong": strong,
+        "relation": relation,
+        "at_seconds": at,
+        "at_text": f"at {clock(at)} in the video" if at is not None else None,
+        "segments": segments,
+        "segments_text": [_segment_text(s) for s in segments],
+        "share_of_this_video_matched": this_share,
+        "share_of_other_video_matched": other_share,
+        "thumbnail": thumbnail,
+    }
+
+
+def _segment_text(s: dict[str, Any]) -> str:
+    """``0:05–0:10 here = 1:05–1:10 there``: where the same footage runs in each video."""
+    here = f"{clock(s['this_start'])}–{clock(s['this_end'])}"
+    return f"{here} here = {clock(s['other_start'])}–{clock(s['other_end'])} there"
+
+
+def _published(conn: Connection, ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        found |= set(conn.execute(select(Publication.item_id).where(Publication.item_id.in_(chunk))).scalars())
+    return found
+
+
+def _thumbnailed(conn: Connection, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` have a thumbnail to show."""
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        q = select(Derivative.item_id).where(Derivative.step == analyse.THUMBNAIL_STEP, Derivative.item_id.in_(chunk))
+        found |= set(conn.execute(q).scalars())
+    return found
+
+
+def _items(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Item id -> (sha256, media type)."""
+    wanted = sorted(set(ids))
+    out: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        for i, sha, mt in conn.execute(select(Item.id, Item.sha256, Item.media_type).where(Item.id.in_(chunk))):
+            out[i] = (sha, mt)
+    return out
+
+
+def _item_matches(conn: Connection, item_id: int, only_published: bool) -> list[dict[str, Any]]:
+    """The items that show the same picture or footage as ``item_id`` (published ones only, for observers)."""
+    rows = conn.execute(
+        select(
+            MediaMatch.item_a,
+            MediaMatch.item_b,
+            MediaMatch.kind,
+            MediaMatch.distance,
+            MediaMatch.strong,
+            MediaMatch.detail,
+        ).where(or_(MediaMatch.item_a == item_id, MediaMatch.item_b == item_id))
+    ).all()
+    others = {b if a == item_id else a for a, b, *_ in rows}
+    if only_published:
+        others &= _published(conn, others)
+    items = _items(conn, others)
+    thumbs = _thumbnailed(conn, items)
+    out = []
+    for a, b, kind, distance, strong, detail in rows:
+        other = b if a == item_id else a
+        if other not in items:
+            continue
+        seen_from_here = json.loads(detail)
+        if item_id == b:  # details are stored as seen from item_a
+            seen_from_here = scan.flip_detail(seen_from_here)
+        out.append(_match_view(items[other], kind, distance, strong, seen_from_here, other in thumbs))
+    return sorted(out, key=lambda m: (m["distance"], m["sha256"]))
+
+
+def _published_clusters(conn: Connection) -> dict[int, list[int]]:
+    """Clusters built from the matches between published items only: cluster id -> member ids.
+
+    The stored clusters span all items, and an unpublished item can be the
+    bridge that joins two published ones; rebuilt from published items alone,
+    the clusters an observer sees are those a case holding only them would have.
+    """
+    published = select(Publication.item_id)
+    rows = conn.execute(
+        select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong)
+        .where(MediaMatch.item_a.in_(published), MediaMatch.item_b.in_(published))
+        .order_by(MediaMatch.distance, MediaMatch.id)
+    ).all()
+    assignment = clusters.build_clusters(clusters.Link(a, b, strong) for a, b, strong in rows)
+    groups: dict[int, list[int]] = {}
+    for item_id, cid in sorted(assignment.items()):
+        groups.setdefault(cid, []).append(item_id)
+    return groups
+
+
+def _cluster_of(conn: Connection, item_id: int, only_published: bool) -> int | None:
+    if only_published:
+        return next((cid for cid, ids in _published_clusters(conn).items() if item_id in ids), None)
+    found = conn.execute(select(MediaCluster.cluster_id).where(MediaCluster.item_id == item_id)).scalar()
+    return int(found) if found is not None else None
+
+
+def cluster_list(case: Case, who: Caller, page: int = 1) -> dict[str, Any]:
+    """One page of clusters, largest first, each with its members (digest, type, whether a thumbnail exists)."""
+    with case.engine.connect() as conn:
+        groups: dict[int, list[int]] = {}
+        if who.only_published:
+            groups = _published_clusters(conn)
+            listing = sorted(((cid, len(ids)) for cid, ids in groups.items()), key=lambda c: (-c[1], c[0]))
+        else:
+            listing = earliest.cluster_ids(conn)
+        pages = max(1, -(-len(listing) // CLUSTER_PAGE))
+        page = min(max(1, page), pages)
+        chosen = listing[(page - 1) * CLUSTER_PAGE : page * CLUSTER_PAGE]
+        if not who.only_published:
+            rows = conn.execute(
+                select(MediaCluster.cluster_id, MediaCluster.item_id)
+                .where(MediaCluster.cluster_id.in_([cid for cid, _ in chosen]))
+                .order_by(MediaCluster.item_id)
+            ).all()
+            for cid, item_id in rows:
+                groups.setdefault(cid, []).append(item_id)
+        ids = [i for cid, _ in chosen for i in groups.get(cid, [])]
+        items = _items(conn, ids)
+        thumbs = _thumbnailed(conn, ids)
+    return {
+        "clusters": [
+            {
+                "id": cid,
+                "size": size,
+                "members": [
+                    {"sha256": items[i][0], "media_type": items[i][1], "thumbnail": i in thumbs}
+                    for i in groups.get(cid, [])
+                    if i in items
+                ],
+            }
+            for cid, size in chosen
+        ],
+        "total": len(listing),
+        "page": page,
+        "pages": pages,
+    }
+
+
+def cluster_view(case: Case, cluster_id: int, who: Caller) -> dict[str, Any]:
+    """A cluster's members, how each matched the others, and the ranked earliest/most original candidates."""
+    with case.engine.connect() as conn:
+        if who.only_published:
+            group = earliest.members_of(conn, _published_clusters(conn).get(cluster_id, []))
+        else:
+            group = earliest.members(conn, cluster_id)
+        if not group:
+            raise HTTPException(404, f"no media cluster {cluster_id}")
+        ranked = earliest.rank(conn, group)
+        thumbs = _thumbnailed(conn, [m.item_id for m in group])
+    by_sha = {m.sha256: m for m in group}
+    thumb_by_sha = {m.sha256: m.item_id in thumbs for m in group}
+    members = []
+    for m in group:
+        matches = [
+            _match_view(
+                (x["other_sha256"], by_sha[x["other_sha256"]].media_type),
+                x["kind"],
+                x["distance"],
+                x["strong"],
+                x,
+                thumb_by_sha[x["other_sha256"]],
+            )
+            for x in m.matches
+        ]
+        members.append(
+            {
+                "sha256": m.sha256,
+                "media_type": m.media_type,
+                "thumbnail": m.item_id in thumbs,
+                "summary": _member_summary(m.analysis),
+                "matches": sorted(matches, key=lambda x: (x["distance"], x["sha256"])),
+            }
+        )
+    return {
+        "id": cluster_id,
+        "size": len(group),
+        "members": members,
+        "candidates": [
+            {
+                "sha256": c.sha256,
+                "media_type": by_sha[c.sha256].media_type,
+                "thumbnail": thumb_by_sha[c.sha256],
+                "score": c.score,
+                "reasons": c.reasons,
+            }
+            for c in ranked
+        ],
+    }
+
+
+def _member_summary(a: MediaAnalysis | None) -> str:
+    """Size, length and claimed capture time in a few words (nothing an observer may not see)."""
+    if a is None:
+        return "not analysed"
+    parts = []
+    if a.width and a.height:
+        parts.append(f"{a.width} × {a.height}")
+    if a.duration is not None:
+        parts.append(clock(a.duration))
+    if a.captured_at_claimed:
+        parts.append(f"captured {a.captured_at_claimed} (claimed)")
+    return ", ".join(parts) or a.kind

@@ -13,6 +13,7 @@ import struct
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -22,6 +23,7 @@ from pyrage import x25519
 
 from factfinder import accounts
 from factfinder.intake import uploads, webform
+from factfinder.media import redact, scan
 from factfinder.permissions import Permission, Role, allows
 from factfinder.vault import audit
 from factfinder.web.app import api_routes, route_permission
@@ -45,13 +47,15 @@ def tiny_png() -> bytes:
 
 @dataclass
 class Fixture:
-    """What the matrix's requests point at: a published photo with sealed contact details, a user to disable."""
+    """What the matrix's requests point at: a published photo with sealed contact details, a user to disable,
+    and a media cluster of two published photos."""
 
     team: Team
     sha: str
     log_index: int
     target_user: int
     identity: str
+    cluster_id: int
     seen: set[tuple[str, str]] = field(default_factory=set)
     counter: int = 0
 
@@ -61,14 +65,22 @@ class Fixture:
 
 
 @pytest.fixture(scope="module")
-def world(team: Team) -> Fixture:
+def world(team: Team, testdata: Path) -> Fixture:
     case = team.case
     photo = case.blobs.put_bytes(tiny_png())
     [recorded] = webform.submit(case, webform.Submission("", files=[(photo, "photo.png")], contact=CONTACT))
-    case.publish(recorded.sha256, actor="tester")
+    pair = [
+        case.add_bytes((testdata / "pdq" / "bridge-mods" / name).read_bytes(), actor="tester", channel="usb")
+        for name in ("aaa-orig.jpg", "blur-a-little.jpg")
+    ]
+    scan.scan_case(case, workers=1)  # thumbnails, and a cluster of the two bridge photos
+    for sha in [recorded.sha256, *(p.sha256 for p in pair)]:
+        case.publish(sha, actor="tester")
+        redact.make_redacted_copy(case, case.resolve(sha), actor="tester")  # what observers download
     target = accounts.add_user(case.engine, "target", "another long password", Role.OBSERVER)
     identity = (case.path / "keys" / "witness-identity.age").read_text()
-    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity)
+    cluster_id = min(case.resolve(p.sha256).id for p in pair)
+    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity, cluster_id)
 
 
 # -- one request per route: what to send, and the status an allowed caller gets ----------------
@@ -130,6 +142,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/items/{ref}/original"): lambda w, who: Call("GET", f"/items/{w.sha}/original", 200),
     ("GET", "/items/{ref}/preview"): lambda w, who: Call("GET", f"/items/{w.sha}/preview", 200),
     ("GET", "/items/{ref}/proof"): lambda w, who: Call("GET", f"/items/{w.sha}/proof", 200),
+    ("GET", "/items/{ref}/thumbnail"): lambda w, who: Call("GET", f"/items/{w.sha}/thumbnail", 200),
+    ("GET", "/media/clusters"): lambda w, who: Call("GET", "/media/clusters", 200),
+    ("GET", "/media/clusters/{cluster_id}"): lambda w, who: Call("GET", f"/media/clusters/{w.cluster_id}", 200),
     ("POST", "/items/{ref}/reveal"): lambda w, who: Call(
         "POST", f"/items/{w.sha}/reveal", 200, {**_form(who), "files": {"identity": ("key.age", w.identity)}}
     ),
@@ -160,6 +175,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/items/{ref}"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}", 200),
     ("GET", "/api/v1/items/{ref}/original"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}/original", 200),
     ("GET", "/api/v1/items/{ref}/proof"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}/proof", 200),
+    ("GET", "/api/v1/items/{ref}/media"): lambda w, who: Call("GET", f"/api/v1/items/{w.sha}/media", 200),
+    ("GET", "/api/v1/media/clusters"): lambda w, who: Call("GET", "/api/v1/media/clusters", 200),
+    ("GET", "/api/v1/media/clusters/{cluster_id}"): lambda w, who: Call(
+        "GET", f"/api/v1/media/clusters/{w.cluster_id}", 200
+    ),
     ("POST", "/api/v1/items/{ref}/publish"): lambda w, who: Call(
         "POST", f"/api/v1/items/{w.sha}/publish", 200, _api(who)
     ),
@@ -230,11 +250,17 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("GET", "/items/{ref}/original"),
             ("GET", "/items/{ref}/preview"),
             ("GET", "/items/{ref}/proof"),
+            ("GET", "/items/{ref}/thumbnail"),
+            ("GET", "/media/clusters"),
+            ("GET", "/media/clusters/{cluster_id}"),
             ("GET", "/api/v1/case"),
             ("GET", "/api/v1/items"),
             ("GET", "/api/v1/items/{ref}"),
             ("GET", "/api/v1/items/{ref}/original"),
             ("GET", "/api/v1/items/{ref}/proof"),
+            ("GET", "/api/v1/items/{ref}/media"),
+            ("GET", "/api/v1/media/clusters"),
+            ("GET", "/api/v1/media/clusters/{cluster_id}"),
         ]
     },
     ("GET", "/log"): P.VIEW_EVIDENCE,

@@ -37,9 +37,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from factfinder.media import scan
 from factfinder.permissions import Role
+from factfinder.vault.case import Case
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, USERS
+from tests.web.test_media_pages import patterned_jpeg
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -371,4 +374,52 @@ def test_chunked_upload_resumes_after_a_dropped_connection(browser: Browser, liv
     asked = [r for r in watch.requests if r.method == "GET" and urlsplit(r.url).path == urlsplit(dropped[0]).path]
     assert len(asked) == 1, "the page did not ask where the upload stood"
     watch.check("ERR_CONNECTION_RESET")
+    context.close()
+
+
+def test_media_pages(browser: Browser, live_server: str, web_case: Case, testdata: Path, shots: Path) -> None:
+    """An analyst reads an item's media facts and its matches, then the clusters and one cluster's ranking."""
+    bridge = testdata / "pdq" / "bridge-mods"
+    names = ["aaa-orig.jpg", "blur-a-little.jpg", "shrink-a-lot.jpg"]
+    shas = [web_case.add_bytes((bridge / n).read_bytes(), actor="tester", channel="usb").sha256 for n in names]
+    gps = web_case.add_bytes(patterned_jpeg(0, gps=True), actor="tester", channel="usb").sha256
+    clip = web_case.add_bytes((testdata / "video" / "chair-19-sd-bar.mp4").read_bytes(), actor="tester", channel="usb")
+    scan.scan_case(web_case, workers=1)
+
+    context, page, watch = new_context(browser, live_server)
+    sign_in(page, Role.ANALYST)
+    page.goto(f"/items/{shas[0]}")
+    media = page.locator("section.media")
+    assert "Claimed by the file" in media.inner_text()
+    assert "1600 × 1004 pixels" in media.locator("table.claimed").inner_text()
+    thumb = media.locator("img.thumb").first
+    thumb.wait_for()
+    assert thumb.evaluate("img => img.complete ? img.naturalWidth : -1") > 0, "the thumbnail did not load"
+    rows = media.locator("table.matches tbody tr")
+    assert rows.count() == 2
+    assert {shas[1][:16], shas[2][:16]} <= set(rows.locator("code").all_inner_texts())
+    assert "bits of 256" in rows.first.inner_text()
+    shot(page, shots, "item-media")
+
+    page.goto("/media/clusters")
+    cards = page.locator("section.cluster-card")
+    assert cards.count() == 1
+    assert "3 items" in cards.first.locator("h2").inner_text()
+    assert cards.first.locator("img.thumb").count() == 3
+    shot(page, shots, "clusters")
+    with page.expect_navigation():
+        cards.first.locator("h2 a").click()
+    first = page.locator("ol.candidates > li").first
+    assert shas[0][:16] in first.inner_text()  # received first, largest: the most likely original
+    assert "first received by the vault" in first.inner_text()
+    assert page.locator("section.member").count() == 3
+    assert clip.sha256[:16] not in page.content()
+    shot(page, shots, "cluster")
+
+    page.goto(f"/items/{gps}")
+    coordinates = page.locator("section.media table.gps tbody").inner_text()
+    assert "43.341667" in coordinates and "52.860000" in coordinates
+    assert "No map tiles are fetched" in page.locator("section.media").inner_text()
+    shot(page, shots, "item-media-gps")
+    watch.check()
     context.close()
