@@ -19,7 +19,17 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("ingest_large", "ingest_small", "custody_log", "web_submit", "search")
+BENCHMARKS = (
+    "ingest_large",
+    "ingest_small",
+    "custody_log",
+    "web_submit",
+    "search",
+    "media_images",
+    "media_video",
+    "media_index",
+    "media_robustness",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

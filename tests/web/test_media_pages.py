@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -359,7 +359,7 @@ def test_the_submission_answers_before_the_scan_runs(live_server: str, web_case:
     """Against a real server: the receipt comes back first, the analysis follows."""
     clip = (testdata / FILES["clip20"]).read_bytes()
     sha = hashlib.sha256(clip).hexdigest()
-    with httpx.Client(base_url=live_server, timeout=60) as client:
+    with httpx2.Client(base_url=live_server, timeout=60) as client:
         client.get("/submit")
         token = client.cookies.get("ff_csrf")
         r = client.post("/submit", data={"csrf_token": token}, files=[("files", ("clip.mp4", clip))])
