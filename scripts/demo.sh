@@ -39,8 +39,8 @@ for role in admin investigator analyst observer; do
   echo "demo-password-$role" | factfinder users add "$CASE" "$role" --role "$role" --password-stdin
 done
 echo
-echo "Sign in at http://127.0.0.1:8000/login as admin, investigator, analyst or observer"
-echo "(password: demo-password-<role>). Witnesses submit at http://127.0.0.1:8000/submit"
-echo "Same picture or footage across the case: http://127.0.0.1:8000/media/clusters"
+echo "Sign in at http://127.0.0.1:${PORT:-8000}/login as admin, investigator, analyst or observer"
+echo "(password: demo-password-<role>). Witnesses submit at http://127.0.0.1:${PORT:-8000}/submit"
+echo "Same picture or footage across the case: http://127.0.0.1:${PORT:-8000}/media/clusters"
 echo "The witness identity for revealing sealed fields: $CASE/keys/witness-identity.age"
 exec factfinder serve "$CASE" --host 127.0.0.1 --port "${PORT:-8000}"
