@@ -183,8 +183,8 @@ class Hashed:
     """One picture's hashes as arrays: each 256-bit PDQ hash as 4 uint64 words."""
 
     hashes: pdq.ImageHashes
-    query: np.ndarray  # (14, 4) the query hashes (rotations/flips, crops, strips, inside bars)
-    query_quality: np.ndarray  # (14,) -1 where the picture has no such hash (no bars)
+    query: np.ndarray  # (18, 4) the query hashes (rotations/flips, crops, strips, tilts, inside bars)
+    query_quality: np.ndarray  # (18,) -1 where the picture has no such hash (no bars)
     index: np.ndarray  # (7, 4) the index hashes (main, crops, strips, inside bars)
     index_quality: np.ndarray  # (7,)
     phash: np.uint64
@@ -195,7 +195,7 @@ def _words(h: bytes) -> np.ndarray:
 
 
 CROP_NAMES = tuple(f"crop{int(f * 100):02d}" for f in pdq.CROPS)
-QUERY_NAMES = (*pdq.DIHEDRAL, *CROP_NAMES, *pdq.STRIPS, pdq.UNBOXED)
+QUERY_NAMES = (*pdq.DIHEDRAL, *CROP_NAMES, *pdq.STRIPS, *(f"tilt{a:+.1f}" for a in pdq.TILTS), pdq.UNBOXED)
 INDEX_NAMES = ("main", *CROP_NAMES, *pdq.STRIPS, pdq.UNBOXED)
 ABSENT = (bytes(pdq.HASH_BYTES), -1)  # a slot for a hash the picture does not have (no bars): never usable
 
@@ -228,7 +228,7 @@ def ours_distances(queries: list[Hashed], originals: list[Hashed], allowed: np.n
     idx_ok = np.stack([o.index_quality >= pdq.MIN_QUALITY for o in originals])  # (N, 7)
     out = np.empty((len(queries), len(originals)), dtype=np.int64)
     for k, q in enumerate(queries):
-        d = np.bitwise_count(q.query[None, :, None, :] ^ idx[:, None, :, :]).sum(-1)  # (N, 14, 7)
+        d = np.bitwise_count(q.query[None, :, None, :] ^ idx[:, None, :, :]).sum(-1)  # (N, 18, 7)
         ok = allowed[None] & (q.query_quality >= pdq.MIN_QUALITY)[None, :, None] & idx_ok[:, None, :]
         out[k] = np.where(ok, d, NO_MATCH).min(axis=(1, 2))
     return out

@@ -186,6 +186,8 @@ def _relation(query_variant: str, matched_variant: str) -> str:
         return f"the other is a crop of this one ({query_variant[4:]}% off each side)"
     if matched_variant.startswith("crop"):
         return f"this is a crop of the other ({matched_variant[4:]}% off each side)"
+    if query_variant.startswith("tilt"):
+        return f"the same picture, one of them turned slightly (about {abs(float(query_variant[4:])):g} degrees)"
     if query_variant in pdq.STRIPS and query_variant == matched_variant:
         side = "bottom" if query_variant == "top80" else "top"
         return f"the same picture apart from its {side} fifth (a banner or caption on one of them?)"

@@ -117,7 +117,7 @@ def test_hashes_have_the_documented_shape(original: ImageHashes) -> None:
     assert set(original.strips) == set(pdq.STRIPS)
     assert original.unboxed is None, "the bridge photo has no bars"
     assert [name for name, _ in original.index_hashes()] == ["main", "crop05", "crop10", "crop20", *pdq.STRIPS]
-    assert len(original.query_hashes()) == 8 + 3 + 2
+    assert len(original.query_hashes()) == 8 + 3 + 2 + len(pdq.TILTS)
     assert all(len(h) == pdq.HASH_BYTES for _, h in original.query_hashes())
     assert original.warnings == []
 
@@ -230,6 +230,14 @@ def test_letterboxed_copy_matches_through_the_picture_inside_its_bars(small_rgb:
     assert copy.content_box is not None and copy.unboxed is not None
     assert main_distance(copy, source) > MATCH_DISTANCE, "the bars alone break a plain match"
     assert matches(copy, source) and matches(source, copy), "both ways, through the hash inside the bars"
+
+
+def test_copy_turned_two_degrees_matches_through_the_tilted_queries(small_rgb: Image.Image) -> None:
+    turned = small_rgb.rotate(2, Image.Resampling.BICUBIC, fillcolor=(0, 0, 0))
+    copy = hash_of(turned, "JPEG", quality=90)
+    source = hash_of(small_rgb)
+    assert main_distance(copy, source) > MATCH_DISTANCE, "two degrees alone break a plain PDQ match"
+    assert matches(copy, source) and matches(source, copy)
 
 
 def test_banner_over_the_bottom_matches_through_the_strip_hashes(small_rgb: Image.Image) -> None:
