@@ -264,7 +264,9 @@ class MediaHash(Base):
     # so an index file saved before rows were deleted can only point at nothing, never at a stranger.
     __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 64-bit on PostgreSQL: every ``media scan --again`` hands out new ids, and they are never reused.
+    # On SQLite an INTEGER PRIMARY KEY is the 64-bit rowid already (and only that name gets AUTOINCREMENT).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
     variant: Mapped[str] = mapped_column(String(16), nullable=False)
     t: Mapped[float | None] = mapped_column(Float)

@@ -125,7 +125,8 @@ def _analyse_image(path: Path, *, copies: bool) -> Analysis:
     result.pdq_quality = hashes.main.quality
     result.content_box = hashes.content_box
     result.hashes = [HashRow(name, None, h.quality, h.hash) for name, h in hashes.index_hashes()]
-    result.queries = hashes.query_hashes()
+    # Only hashes good enough to link items look for others (as only those are in the index).
+    result.queries = [(n, h) for n, h in hashes.query_hashes() if hashes.quality_of(n) >= pdq.MIN_QUALITY]
     if copies:
         result.copies[THUMBNAIL_STEP] = _jpeg(img, THUMBNAIL_SIDE)
         if max(hashes.width, hashes.height) > HASH_SIDE_FOR_PREVIEW or result.meta.raw.get("format") not in WEB_FORMATS:

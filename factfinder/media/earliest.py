@@ -4,9 +4,10 @@ Nothing here proves which copy came first; it ranks the candidates by the
 evidence the case holds and says, for each, what counted for and against it,
 so that an investigator can check the reasoning rather than trust a score:
 
-- a **signed time** in valid C2PA credentials (the only time a file cannot
-  simply claim: it is covered by a signature, though the signer's clock can
-  still be wrong);
+- a **signed time** in C2PA credentials whose signer is on a trust list (the
+  only time a file cannot simply claim, though the signer's clock can still be
+  wrong); with no network there is no trust list, so in practice a signed time
+  counts as a claimed one, and valid credentials earn only a point;
 - the **earliest receipt in the vault** (our own clock: when we first held it);
 - the **capture time the file claims** (EXIF or container creation time);
 - **higher resolution** and **longer duration** (copies are made smaller and
@@ -24,7 +25,9 @@ The weights are deliberately simple and printed with each reason.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -100,8 +103,12 @@ def _view(m: MediaMatch, other: str, detail: dict[str, Any]) -> dict[str, Any]:
     return {"other_sha256": other, "kind": m.kind, "distance": m.distance, "strong": m.strong, **detail}
 
 
-def rank(conn: Connection, group: list[ClusterMember]) -> list[Candidate]:
-    """The members of a cluster, most likely earliest and most original first, with reasons."""
+def rank(conn: Connection, group: list[ClusterMember], *, public: bool = False) -> list[Candidate]:
+    """The members of a cluster, most likely earliest and most original first, with reasons.
+
+    ``public``: for observers, who are not shown a file's software or camera
+    fields; the reasons drawn from those (signs of re-encoding) are left out.
+    """
     ids = [m.item_id for m in group]
     received = dict(
         conn.execute(
@@ -120,15 +127,20 @@ def rank(conn: Connection, group: list[ClusterMember]) -> list[Candidate]:
             c.duration = a.duration
             if a.c2pa and a.c2pa_state in ("Valid", "Trusted"):
                 c.signed = True
-                c.signed_at = json.loads(a.c2pa).get("signed_at")
+                signed_at = json.loads(a.c2pa).get("signed_at")
+                if a.c2pa_state == "Trusted":
+                    c.signed_at = signed_at
+                elif signed_at and not c.captured_at_claimed:
+                    # A signer on no trust list could be anyone: its time is a claim like any other.
+                    c.captured_at_claimed = signed_at
         cands[m.item_id] = c
 
-    _earliest(cands, lambda c: c.signed_at, 8, "earliest signed time (valid C2PA credentials)")
+    _earliest(cands, lambda c: instant(c.signed_at), 8, "earliest signed time (C2PA, signer on a trust list)")
     for c in cands.values():
         if c.signed:
-            c.credit(2, "content credentials (C2PA) whose signature checks")
+            c.credit(1, "content credentials (C2PA) whose signature checks (the signer may be anyone)")
     _earliest(cands, lambda c: c.first_received, 4, "first received by the vault")
-    _earliest(cands, lambda c: c.captured_at_claimed, 2, "earliest capture time claimed by the file")
+    _earliest(cands, lambda c: instant(c.captured_at_claimed), 2, "earliest capture time claimed by the file")
     _largest(cands, lambda c: c.pixels, 3, "highest resolution")
     top = max((c.pixels for c in cands.values()), default=0)
     for c in cands.values():
@@ -137,7 +149,7 @@ def rank(conn: Connection, group: list[ClusterMember]) -> list[Candidate]:
     _largest(cands, lambda c: c.duration or 0, 2, "longest duration")
     for m in group:
         c = cands[m.item_id]
-        for sign in reencode_signs(m.analysis):
+        for sign in [] if public else reencode_signs(m.analysis):
             c.credit(-1, sign)
         crops = [x for x in m.matches if str(x.get("relation", "")).startswith("this is a crop")]
         if crops:
@@ -156,14 +168,40 @@ def _is_part(match: dict[str, Any]) -> bool:
     return mine > theirs + 0.1
 
 
+def instant(text: str | None) -> datetime | None:
+    """A claimed time as a comparable UTC instant; None when it is not a plausible time.
+
+    Files write times in many forms (EXIF's colons, ISO 8601 with or without a
+    zone, QuickTime's ``+0500``); a time with no zone is taken as UTC. Years
+    before 1990 or in the future are camera defaults (1904, 1970) or junk.
+    """
+    if not text:
+        return None
+    value = text.strip().replace("Z", "+00:00")
+    if re.fullmatch(r"\d{4}:\d\d:\d\d .*", value):
+        value = value[:4] + "-" + value[5:7] + "-" + value[8:]
+    value = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    if parsed.year < 1990 or parsed > datetime.now(UTC) + timedelta(days=1):
+        return None
+    return parsed
+
+
 def _earliest(cands: dict[int, Candidate], key: Any, points: float, reason: str) -> None:
     values = [key(c) for c in cands.values() if key(c)]
     if not values:
         return
     first = min(values)
+    shown = first.isoformat() if isinstance(first, datetime) else first
     for c in cands.values():
         if key(c) == first:
-            c.credit(points, f"{reason} ({first})")
+            c.credit(points, f"{reason} ({shown})")
 
 
 def _largest(cands: dict[int, Candidate], key: Any, points: float, reason: str) -> None:

@@ -85,10 +85,10 @@ class FileMetadata:
     def columns(self) -> dict[str, Any]:
         """The lifted fields, as the ``media_analyses`` row holds them."""
         return {
-            "captured_at_claimed": self.captured_at_claimed,
-            "camera_make": self.camera_make,
-            "camera_model": self.camera_model,
-            "software": self.software,
+            "captured_at_claimed": _cut(self.captured_at_claimed, 64),
+            "camera_make": _cut(self.camera_make, 255),
+            "camera_model": _cut(self.camera_model, 255),
+            "software": _cut(self.software, 255),
             "gps_lat": self.gps_lat,
             "gps_lon": self.gps_lon,
             "gps_alt": self.gps_alt,
@@ -96,12 +96,17 @@ class FileMetadata:
             "width": self.width,
             "height": self.height,
             "duration": self.duration,
-            "video_codec": self.video_codec,
-            "audio_codec": self.audio_codec,
-            "encoder": self.encoder,
+            "video_codec": _cut(self.video_codec, 64),
+            "audio_codec": _cut(self.audio_codec, 64),
+            "encoder": _cut(self.encoder, 255),
             "rotation": self.rotation,
             "c2pa_state": (self.c2pa or {}).get("state"),
         }
+
+
+def _cut(value: str | None, width: int) -> str | None:
+    """A claimed value cut to its column's width (the raw metadata keeps it whole, up to 4 KiB)."""
+    return value[:width] if value is not None else None
 
 
 def json_safe(value: Any) -> Any:
@@ -149,9 +154,13 @@ def _clean(value: Any) -> str | None:
 # -- images --------------------------------------------------------------------------------
 
 
+MAX_TAGS = 1000
+"""A TIFF directory may hold 65,535 tags; a camera writes a few hundred at most."""
+
+
 def _named(ifd: dict[int, Any], names: dict[int, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for tag, value in ifd.items():
+    for tag, value in list(ifd.items())[:MAX_TAGS]:
         name = names.get(tag, f"0x{tag:04x}")
         if name == "MakerNote":
             out[name] = {"binary_bytes": len(value) if isinstance(value, bytes) else None}

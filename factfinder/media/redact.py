@@ -11,12 +11,14 @@ here, recorded as derived from it (custody entry ``item.derived``, step
   extra images an MPF file appends after the main one). The orientation is
   kept, in a minimal EXIF block holding nothing else, so the picture still
   shows the right way up.
-- **PNG**: metadata chunks (eXIf, tEXt, iTXt, zTXt, tIME) are dropped, the
-  rest copied as is.
+- **PNG**: only the chunks that make the picture are kept (a whitelist); text,
+  EXIF, C2PA manifests (``caBX``) and private chunks are dropped.
 - **Other pictures** are decoded, turned upright and saved as PNG (lossless).
 - **Video and audio** are remuxed with FFmpeg: the streams are copied without
   re-encoding, the container and stream metadata (where QuickTime keeps the
-  location and the phone model) are not.
+  location and the phone model) are not. What is *inside* the coded frames is
+  copied as it is: a Motion-JPEG frame's own EXIF or an H.264 SEI message
+  (where some drones and dashcams write GPS) survive. That is a known gap.
 """
 
 from __future__ import annotations
@@ -27,18 +29,36 @@ import tempfile
 from pathlib import Path
 
 import av
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factfinder.db.models import Derivative, Item, Publication
-from factfinder.media import analyse
+from factfinder.media import analyse, pdq
 from factfinder.vault.case import Case, NewDerivative
 
 REDACTED_STEP = "redacted-copy"
-REDACTED_VERSION = "1"
+REDACTED_VERSION = "2"
+"""Version 2 keeps only known picture chunks and segments (a whitelist); copies of version 1 are made again."""
 KEEP_APP = {0xE0, 0xE2, 0xEE}  # JFIF, ICC profile (colour), Adobe (colour transform)
-PNG_METADATA = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
+PNG_KEEP = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"gAMA",
+    b"cHRM",
+    b"sRGB",
+    b"iCCP",
+    b"sBIT",
+    b"pHYs",
+    b"bKGD",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
+"""PNG chunks that make the picture; everything else (text, EXIF, C2PA's caBX, private chunks) is dropped."""
 
 
 class RedactionError(Exception):
@@ -83,8 +103,13 @@ def strip_jpeg(data: bytes) -> bytes:
         if length < 2 or end > n:
             raise RedactionError("damaged JPEG: a segment runs past the end of the file")
         is_metadata = (0xE0 <= marker <= 0xEF and marker not in KEEP_APP) or marker == 0xFE
-        if marker == 0xE2 and not data[pos + 4 : end].startswith(b"ICC_PROFILE\x00"):
+        payload = data[pos + 4 : end]
+        if marker == 0xE2 and not payload.startswith(b"ICC_PROFILE\x00"):
             is_metadata = True  # APP2 also carries MPF (with its own EXIF) and FlashPix
+        if marker == 0xE0 and not payload.startswith((b"JFIF\x00", b"JFXX\x00")):
+            is_metadata = True  # APP0 is JFIF's; anything else there (AVI1, vendor data) is dropped
+        if marker == 0xEE and not payload.startswith(b"Adobe"):
+            is_metadata = True
         if not is_metadata:
             out += data[pos:end]
         pos = end
@@ -131,7 +156,7 @@ def strip_png(data: bytes) -> bytes:
         end = pos + 12 + length
         if end > len(data):
             raise RedactionError("damaged PNG: a chunk runs past the end of the file")
-        if kind not in PNG_METADATA:
+        if kind in PNG_KEEP:
             out += data[pos:end]
         pos = end
         if kind == b"IEND":
@@ -140,40 +165,66 @@ def strip_png(data: bytes) -> bytes:
 
 
 def reencode_picture(path: Path) -> bytes:
-    """Any other picture: decoded, turned upright, saved as PNG with no metadata."""
+    """Any other picture (or a damaged one): decoded, turned upright, saved as PNG with no metadata."""
     try:
         with Image.open(path) as img:
-            upright = ImageOps.exif_transpose(img) or img
-            out = io.BytesIO()
-            upright.save(out, "PNG")
+            if img.width * img.height > pdq.MAX_PIXELS:
+                raise RedactionError(f"declares {img.width}x{img.height} pixels: too large to re-encode")
+            ImageFile.LOAD_TRUNCATED_IMAGES = True  # what a cut-short file holds is still worth publishing
+            try:
+                img.load()
+                upright = ImageOps.exif_transpose(img) or img
+                out = io.BytesIO()
+                upright.save(out, "PNG")
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = False
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise RedactionError(f"picture could not be re-encoded: {exc}") from None
     return out.getvalue()
 
 
 def remux_without_metadata(path: Path) -> tuple[bytes, str]:
-    """Copy the audio and video streams into a fresh container that carries no metadata."""
-    with tempfile.TemporaryDirectory(prefix="factfinder-redact-") as tmp:
+    """Copy the audio and video streams into a fresh container that carries no metadata.
+
+    MP4 for what came in an MP4-family container when MP4 takes its codecs,
+    else QuickTime (which takes AMR and G.711 audio of old phones), else
+    Matroska; Matroska first for anything else.
+    """
+    with av.open(str(path)) as probe:
+        family = probe.format.name.split(",")[0]
+    targets = [("mp4", "video/mp4"), ("mov", "video/quicktime"), ("matroska", "video/x-matroska")]
+    if family not in ("mov", "mp4", "m4a", "3gp"):
+        targets = targets[2:] + targets[:2]
+    problems = []
+    for fmt, media_type in targets:
         try:
-            with av.open(str(path)) as inp:
-                fmt = inp.format.name.split(",")[0]
-                mp4 = fmt in ("mov", "mp4", "m4a", "3gp")
-                target = Path(tmp) / ("copy.mp4" if mp4 else "copy.mkv")
-                with av.open(str(target), "w", format="mp4" if mp4 else "matroska") as out:
-                    mapping = {}
-                    for stream in inp.streams:
-                        if stream.type in ("video", "audio"):
-                            mapping[stream.index] = out.add_stream_from_template(stream)
-                    if not mapping:
-                        raise RedactionError("no audio or video stream to copy")
-                    for packet in inp.demux(*[inp.streams[i] for i in mapping]):
-                        if packet.dts is None:
-                            continue
-                        packet.stream = mapping[packet.stream.index]
-                        out.mux(packet)
-        except av.FFmpegError as exc:
-            raise RedactionError(f"streams could not be copied: {exc}") from None
-        return target.read_bytes(), "video/mp4" if mp4 else "video/x-matroska"
+            return _remux(path, fmt), media_type
+        except RedactionError as exc:
+            problems.append(f"{fmt}: {exc}")
+    raise RedactionError("streams could not be copied (" + "; ".join(problems) + ")")
+
+
+def _remux(path: Path, fmt: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="factfinder-redact-") as tmp:
+        target = Path(tmp) / "copy"
+        try:
+            with av.open(str(path)) as inp, av.open(str(target), "w", format=fmt) as out:
+                mapping = {}
+                for stream in inp.streams:
+                    if stream.type in ("video", "audio"):
+                        mapping[stream.index] = out.add_stream_from_template(stream)
+                if not mapping:
+                    raise RedactionError("no audio or video stream to copy")
+                for packet in inp.demux(*[inp.streams[i] for i in mapping]):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = mapping[packet.stream.index]
+                    out.mux(packet)
+        except RedactionError:
+            raise
+        except (av.FFmpegError, ValueError, OSError, RuntimeError) as exc:
+            raise RedactionError(f"{type(exc).__name__}: {exc}") from None
+        return target.read_bytes()
 
 
 def redacted_bytes(path: Path, media_type: str) -> tuple[bytes, str]:
@@ -181,10 +232,13 @@ def redacted_bytes(path: Path, media_type: str) -> tuple[bytes, str]:
     kind = analyse.media_kind(media_type)
     if kind == "image":
         data = path.read_bytes()
-        if media_type == "image/jpeg":
-            return strip_jpeg(data), "image/jpeg"
-        if media_type == "image/png":
-            return strip_png(data), "image/png"
+        try:
+            if media_type == "image/jpeg":
+                return strip_jpeg(data), "image/jpeg"
+            if media_type == "image/png":
+                return strip_png(data), "image/png"
+        except RedactionError:
+            pass  # damaged (a transfer cut short?): decode what there is and save that, without metadata
         return reencode_picture(path), "image/png"
     if kind in ("video", "audio"):
         return remux_without_metadata(path)
@@ -201,7 +255,7 @@ def make_redacted_copy(case: Case, item: Item, *, actor: str) -> Derivative | No
         return None
     existing = published_copy(case, item)
     if existing is not None:
-        return existing
+        return existing  # of the current version (older versions are made again)
     data, media_type = redacted_bytes(case.blobs.path(item.sha256), item.media_type)
     blob = case.blobs.put_bytes(data)
     case.record_derivatives([NewDerivative(item, blob, REDACTED_STEP, REDACTED_VERSION, media_type)], actor=actor)
@@ -209,8 +263,12 @@ def make_redacted_copy(case: Case, item: Item, *, actor: str) -> Derivative | No
 
 
 def published_copy(case: Case, item: Item) -> Derivative | None:
-    """The copy of an item that may be shown to the public, if one was made."""
-    return case.derivative(item, REDACTED_STEP)
+    """The copy of an item that may be shown to the public, if one of the current version was made.
+
+    Copies made by an older version of this step are never served: a fix to
+    redaction must reach every copy, so ``media scan`` makes them again.
+    """
+    return case.derivative(item, REDACTED_STEP, step_version=REDACTED_VERSION)
 
 
 def catch_up(case: Case, *, actor: str) -> tuple[int, list[tuple[str, str]]]:
@@ -219,7 +277,13 @@ def catch_up(case: Case, *, actor: str) -> tuple[int, list[tuple[str, str]]]:
         rows = s.scalars(
             select(Item)
             .join(Publication, Publication.item_id == Item.id)
-            .where(~Item.id.in_(select(Derivative.item_id).where(Derivative.step == REDACTED_STEP)))
+            .where(
+                ~Item.id.in_(
+                    select(Derivative.item_id).where(
+                        Derivative.step == REDACTED_STEP, Derivative.step_version == REDACTED_VERSION
+                    )
+                )
+            )
         )
         items = [i for i in rows if analyse.media_kind(i.media_type) is not None]
         s.expunge_all()

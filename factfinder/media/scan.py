@@ -18,8 +18,9 @@ import fcntl
 import json
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,8 +36,11 @@ from factfinder.media import analyse, clusters, pdq, redact, video
 from factfinder.media.index import HashIndex, IndexFileError
 from factfinder.vault import custody
 from factfinder.vault.case import Case, NewDerivative
+from factfinder.vault.errors import ReadOnlyCaseError
 
 INDEX_FILE = Path("media") / "pdq.index"
+FRAME_OF_THIS_VIDEO = "a frame of this video is the other picture"
+PICTURE_IS_A_FRAME = "this picture is a frame of the other (a video)"
 BATCH = 16
 FRAME_VARIANTS = ("second", "keyframe")
 ACTOR = "media-scan"
@@ -175,6 +179,7 @@ def _image_matches(
         kind = "image"
         if variant in FRAME_VARIANTS:
             kind = "image-in-video"
+            detail["relation"] = PICTURE_IS_A_FRAME
             detail["at_seconds"] = t
         out.append(Found(item_id, kind, float(dist), dist <= clusters.STRONG_IMAGE_DISTANCE, detail))
     return out
@@ -182,15 +187,16 @@ def _image_matches(
 
 def _relation(query_variant: str, matched_variant: str) -> str:
     """How the query picture relates to the matched one, in words."""
+    if query_variant.startswith("tilt"):
+        return f"the same picture, one of them turned slightly (about {abs(float(query_variant[4:])):g} degrees)"
+    strip = query_variant if query_variant in pdq.STRIPS else matched_variant
+    if strip in pdq.STRIPS:
+        side = "bottom" if strip == "top80" else "top"
+        return f"the same picture apart from its {side} fifth (a banner or caption on one of them?)"
     if query_variant.startswith("crop"):
         return f"the other is a crop of this one ({query_variant[4:]}% off each side)"
     if matched_variant.startswith("crop"):
         return f"this is a crop of the other ({matched_variant[4:]}% off each side)"
-    if query_variant.startswith("tilt"):
-        return f"the same picture, one of them turned slightly (about {abs(float(query_variant[4:])):g} degrees)"
-    if query_variant in pdq.STRIPS and query_variant == matched_variant:
-        side = "bottom" if query_variant == "top80" else "top"
-        return f"the same picture apart from its {side} fifth (a banner or caption on one of them?)"
     if query_variant == pdq.UNBOXED:
         return "the same picture; this one is framed in bars (letterbox or pillarbox)"
     if matched_variant == pdq.UNBOXED:
@@ -247,7 +253,7 @@ def _video_matches(
         }
         out.append(Found(item_id, "video", float(m.median_distance), strong, detail))
     for item_id, (dist, t) in pictures.items():
-        detail = {"relation": "a frame of this video is the other picture", "at_seconds": t}
+        detail = {"relation": FRAME_OF_THIS_VIDEO, "at_seconds": t}
         out.append(Found(item_id, "image-in-video", float(dist), dist <= clusters.STRONG_IMAGE_DISTANCE, detail))
     return out
 
@@ -290,8 +296,10 @@ def flip_detail(detail: dict[str, Any]) -> dict[str, Any]:
     elif rel.endswith("framed in bars (letterbox or pillarbox)"):
         mine = "this one is framed" in rel
         out["relation"] = rel.replace("this one" if mine else "the other", "the other" if mine else "this one")
-    elif rel.startswith("a frame of this video"):
-        out["relation"] = "this picture is a frame of the other (a video)"
+    elif rel == FRAME_OF_THIS_VIDEO:
+        out["relation"] = PICTURE_IS_A_FRAME
+    elif rel == PICTURE_IS_A_FRAME:
+        out["relation"] = FRAME_OF_THIS_VIDEO
     return out
 
 
@@ -319,24 +327,40 @@ def _work(args: tuple[str, str, bool]) -> analyse.Analysis:
 def _results(jobs: list[tuple[str, str, bool]], workers: int) -> Iterator[analyse.Analysis]:
     """Analyses in job order; in worker processes when there is more than a little to do.
 
-    If a decoder takes a worker down (a crash in native code on a hostile
-    file), the rest of the jobs run one process each, so that only the file
-    that crashes its process is marked failed.
+    At most a few jobs per worker are in flight, so a slow file does not let
+    every later result (each holding a preview picture) pile up in memory. If
+    a decoder takes a worker down (a crash in native code on a hostile file),
+    the job that was waited on is retried alone in a fresh process, so that
+    only the file that crashes its process is marked failed, and a new pool
+    takes the rest.
     """
     if workers <= 1 or len(jobs) <= 2:
         for job in jobs:
             yield _work(job)
         return
     ctx = multiprocessing.get_context("forkserver")
-    done = 0
-    try:
+    window = 2 * workers
+    next_job = 0
+    while next_job < len(jobs):
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for result in pool.map(_work, jobs, chunksize=1):
-                yield result
-                done += 1
-    except BrokenProcessPool:
-        for job in jobs[done:]:
-            yield _isolated(job, ctx)
+            pending: deque[Future[analyse.Analysis]] = deque()
+            broken = False
+            while (next_job < len(jobs) or pending) and not broken:
+                while len(pending) < window and next_job + len(pending) < len(jobs):
+                    pending.append(pool.submit(_work, jobs[next_job + len(pending)]))
+                try:
+                    result = pending[0].result()
+                except BrokenProcessPool:
+                    broken = True
+                    for f in pending:
+                        f.cancel()
+                    yield _isolated(jobs[next_job], ctx)
+                else:
+                    pending.popleft()
+                    yield result
+                next_job += 1
+                if broken:
+                    break
 
 
 def _isolated(job: tuple[str, str, bool], ctx: Any) -> analyse.Analysis:
@@ -360,6 +384,11 @@ def scan_case(
     actor: str = ACTOR,
 ) -> ScanReport:
     """Analyse the media items not yet analysed (or all, with ``again``); then re-cluster."""
+    if case.read_only:
+        raise ReadOnlyCaseError(
+            "this case copy has no signing key: media scan records working copies in the custody log, "
+            "so it needs the key (media similar and media hash work without it)"
+        )
     with _scan_lock(case):
         return _scan(case, again, digests, progress, workers, copies, actor)
 
@@ -501,7 +530,7 @@ def _analysis_row(item_id: int, result: analyse.Analysis, now: str) -> dict[str,
         "status": result.status,
         "error": "; ".join(result.errors)[:4000] or None,
         "analysed_at_vault_clock": now,
-        "raw_metadata": json.dumps(result.raw_json(), sort_keys=True, ensure_ascii=False).replace("\\u0000", ""),
+        "raw_metadata": json.dumps(result.raw_json(), sort_keys=True, ensure_ascii=False),
         "c2pa": json.dumps(c2pa_info, sort_keys=True) if c2pa_info else None,
         "pdq_quality": result.pdq_quality,
         "content_box": ",".join(map(str, result.content_box)) if result.content_box else None,
@@ -512,7 +541,10 @@ def recluster(case: Case) -> int:
     """Rebuild ``media_clusters`` from all matches; return how many clusters there are."""
     with case.engine.connect() as conn:
         rows = conn.execute(
-            select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong).order_by(MediaMatch.distance)
+            select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong).order_by(
+                MediaMatch.distance,
+                MediaMatch.id,  # ties broken the same way on every database, every run
+            )
         )
         links = [clusters.Link(a, b, strong) for a, b, strong in rows]
     assignment = clusters.build_clusters(links)

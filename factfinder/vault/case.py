@@ -432,15 +432,13 @@ class Case:
                 added = len(entries)
         return added
 
-    def derivative(self, item: Item, step: str) -> Derivative | None:
-        """The newest working copy of ``item`` made by ``step``, if any."""
+    def derivative(self, item: Item, step: str, *, step_version: str | None = None) -> Derivative | None:
+        """The newest working copy of ``item`` made by ``step`` (of ``step_version`` if given), if any."""
         with Session(self.engine) as s:
-            row = s.scalars(
-                select(Derivative)
-                .where(Derivative.item_id == item.id, Derivative.step == step)
-                .order_by(Derivative.id.desc())
-                .limit(1)
-            ).first()
+            q = select(Derivative).where(Derivative.item_id == item.id, Derivative.step == step)
+            if step_version is not None:
+                q = q.where(Derivative.step_version == step_version)
+            row = s.scalars(q.order_by(Derivative.id.desc()).limit(1)).first()
             if row is not None:
                 s.expunge(row)
             return row

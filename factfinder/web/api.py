@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from factfinder import browse, pipeline
 from factfinder.intake import uploads, webform
@@ -361,7 +362,8 @@ async def publish_item(
     newly = case.publish(item.sha256, actor=who.account.username)
     copy, problem = None, None
     try:  # the copy observers get of a photo or video; publishing again retries a failed one
-        copy = redact.make_redacted_copy(case, item, actor=who.account.username)
+        # In a worker thread: a remux or re-encode takes seconds and must not hold up the event loop.
+        copy = await run_in_threadpool(redact.make_redacted_copy, case, item, actor=who.account.username)
     except redact.RedactionError as exc:
         problem = str(exc)
     return {

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from factfinder import accounts, browse
@@ -370,7 +371,8 @@ async def publish(request: Request, ref: str, who: Annotated[Caller, Depends(nee
         raise HTTPException(404, str(exc)) from exc
     case.publish(item.sha256, actor=who.account.username)
     try:
-        redact.make_redacted_copy(case, item, actor=who.account.username)
+        # In a worker thread: a remux or re-encode takes seconds and must not hold up the event loop.
+        await run_in_threadpool(redact.make_redacted_copy, case, item, actor=who.account.username)
     except redact.RedactionError as exc:
         # Published, but observers get nothing of the file until a copy can be made: say so on the page.
         return _item_page(request, who, item_view(case, item.sha256, who), copy_error=str(exc))

@@ -474,7 +474,7 @@ def cluster_view(case: Case, cluster_id: int, who: Caller) -> dict[str, Any]:
             group = earliest.members(conn, cluster_id)
         if not group:
             raise HTTPException(404, f"no media cluster {cluster_id}")
-        ranked = earliest.rank(conn, group)
+        ranked = earliest.rank(conn, group, public=who.only_published)
         thumbs = _thumbnailed(conn, [m.item_id for m in group])
     by_sha = {m.sha256: m for m in group}
     thumb_by_sha = {m.sha256: m.item_id in thumbs for m in group}

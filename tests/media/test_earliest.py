@@ -51,3 +51,36 @@ def test_original_ranks_above_reposts_crops_and_small_copies(tmp_path: Path, cas
     assert any("C2PA" in r for r in signed.reasons)
     crop_matches = next(m for m in group if m.sha256 == crop.sha256).matches
     assert any("this is a crop of the other" in str(m.get("relation")) for m in crop_matches)
+
+
+def test_claimed_times_compare_as_instants_and_junk_is_ignored() -> None:
+    assert earliest.instant("2011:12:16 11:42:07") == earliest.instant("2011-12-16T11:42:07Z")
+    assert earliest.instant("2011-12-16T11:42:07+0500") == earliest.instant("2011-12-16T06:42:07Z")
+    # As strings "2011-12-16T10:00:00+05:00" sorts after "2011-12-16T06:00:00Z"; as instants it is earlier.
+    early, late = earliest.instant("2011-12-16T10:00:00+05:00"), earliest.instant("2011-12-16T06:00:00Z")
+    assert early is not None and late is not None and early < late
+    for junk in ("1", "1970-01-01T00:00:00Z", "1904-01-01 00:00:00", "2999-01-01", "yesterday"):
+        assert earliest.instant(junk) is None, junk
+
+
+def test_self_signed_credentials_do_not_outrank_the_vaults_clock_and_observers_get_no_withheld_reasons(
+    tmp_path: Path, case: Case, testdata: Path
+) -> None:
+    mods = testdata / "pdq" / "bridge-mods"
+    add_paths(case, [mods / "aaa-orig.jpg"], IntakeOptions(actor="tester"))
+    with Image.open(mods / "aaa-orig.jpg") as img:
+        copy = io.BytesIO()
+        img.save(copy, "JPEG", quality=85)
+    (tmp_path / "signed.jpg").write_bytes(sign_jpeg(copy.getvalue()))
+    add_paths(case, [tmp_path / "signed.jpg"], IntakeOptions(actor="tester"))
+    scan.scan_case(case)
+    with case.engine.connect() as conn:
+        [(cid, _)] = earliest.cluster_ids(conn)
+        group = earliest.members(conn, cid)
+        ranked = earliest.rank(conn, group)
+        public = earliest.rank(conn, group, public=True)
+    signed = next(c for c in ranked if c.sha256 == item_by_name(case, "signed.jpg").sha256)
+    assert not any("earliest signed time" in r for r in signed.reasons), "a signer on no trust list is anyone"
+    assert ranked[0].sha256 == item_by_name(case, "aaa-orig.jpg").sha256
+    assert any("camera metadata" in r for c in ranked for r in c.reasons)
+    assert not any("camera metadata" in r or "re-encoded" in r for c in public for r in c.reasons)

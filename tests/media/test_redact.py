@@ -101,3 +101,91 @@ def test_scan_makes_missing_published_copies(tmp_path: Path, case: Case) -> None
     case.publish(sha, actor="tester")
     scan.scan_case(case)
     assert redact.published_copy(case, case.resolve(sha)) is not None
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def test_png_keeps_only_the_chunks_that_make_the_picture() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(buf, "PNG")
+    data = buf.getvalue()
+    iend = data.rindex(b"IEND") - 4
+    extra = b"".join(
+        _png_chunk(kind, b"GPS 43.35N 52.86E signer=a witness")
+        for kind in (b"caBX", b"zxIf", b"exIf", b"prVt")  # C2PA manifest, private and unknown chunks
+    )
+    copy = redact.strip_png(data[:iend] + extra + data[iend:])
+    assert b"GPS" not in copy and b"witness" not in copy
+    with Image.open(io.BytesIO(copy)) as out:
+        assert out.getpixel((0, 0)) == (1, 2, 3)
+
+
+def test_jpeg_app0_that_is_not_jfif_is_dropped(tmp_path: Path) -> None:
+    data = phone_photo(tmp_path / "p.jpg").read_bytes()
+    vendor = b"\xff\xe0" + (len(b"AVI1 PRIVATESTUFF") + 2).to_bytes(2, "big") + b"AVI1 PRIVATESTUFF"
+    copy = redact.strip_jpeg(data[:2] + vendor + data[2:])
+    assert b"PRIVATESTUFF" not in copy
+    with Image.open(io.BytesIO(copy)) as out:
+        out.load()
+
+
+def test_damaged_jpeg_still_gets_a_published_copy(tmp_path: Path, testdata: Path) -> None:
+    exif = Image.open(phone_photo(tmp_path / "p.jpg")).getexif()
+    whole = io.BytesIO()
+    Image.open(testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg").save(whole, "JPEG", exif=exif)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.getvalue()[: len(whole.getvalue()) * 95 // 100])  # a transfer cut short
+    data, media_type = redact.redacted_bytes(cut, "image/jpeg")
+    assert media_type == "image/png" and b"SERIAL-0042" not in data and b"TestMaker" not in data
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.size == (1600, 1004) and not out.getexif()
+
+
+def test_video_with_a_codec_mp4_refuses_goes_into_quicktime(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    path = tmp_path / "old-phone.mov"
+    with av.open(str(path), "w", format="mov") as out:
+        out.metadata["location"] = "+43.3417+052.8619/"
+        video = out.add_stream("mjpeg", rate=Fraction(10))
+        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
+        audio = out.add_stream("pcm_mulaw", rate=8000)
+        audio.layout = "mono"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, dtype=np.uint8), format="rgb24")
+            for packet in video.encode(frame.reformat(format="yuvj420p")):
+                out.mux(packet)
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 8000), dtype=np.int16), format="s16", layout="mono")
+        samples.sample_rate = 8000
+        for packet in audio.encode(samples):
+            out.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode():
+                out.mux(packet)
+    data, media_type = redact.redacted_bytes(path, "video/quicktime")
+    out_path = tmp_path / "copy.mov"
+    out_path.write_bytes(data)
+    assert media_type == "video/quicktime"
+    meta = metadata.read_av_metadata(out_path)
+    assert meta.gps_lat is None and meta.audio_codec == "pcm_mulaw"
+
+
+def test_copies_of_an_older_redaction_are_never_served_and_are_made_again(tmp_path: Path, case: Case) -> None:
+    from factfinder.media import scan
+    from factfinder.vault.case import NewDerivative
+
+    src = phone_photo(tmp_path / "p.jpg")
+    add_paths(case, [src], IntakeOptions(actor="tester"))
+    item = case.items()[0][0]
+    case.publish(item.sha256, actor="tester")
+    leaky = case.blobs.put_bytes(src.read_bytes())  # what a buggy older version might have published
+    case.record_derivatives([NewDerivative(item, leaky, redact.REDACTED_STEP, "1", "image/jpeg")], actor="tester")
+    assert redact.published_copy(case, item) is None, "a copy of version 1 is not served"
+    scan.scan_case(case)
+    copy = redact.published_copy(case, item)
+    assert copy is not None and copy.step_version == redact.REDACTED_VERSION and copy.sha256 != leaky.sha256

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -349,3 +350,48 @@ def test_media_hash_and_similar_print_json(cli: Cli, scanned_case: Case, testdat
     assert match["distance"] <= 31 and match["kind"] == "image"
     _, out, _ = cli("media", "hash", testdata / "video" / "doorknob-hd-no-bar.vpdq.txt", code=1)
     assert json.loads(out)["status"] == "failed"
+
+
+def test_hostile_metadata_values_are_stored_and_shown_safely(tmp_path: Path, case: Case) -> None:
+    from tests.media.test_metadata import make_video
+
+    exif = Image.Exif()
+    exif[0x010E] = 'C:\\u0000dir\\u0000", "injected": "yes'  # a literal backslash-u0000 and quotes
+    img_path = tmp_path / "desc.jpg"
+    Image.new("RGB", (64, 64), (30, 60, 90)).save(img_path, "JPEG", exif=exif)
+    long_time = "2011-12-16T11:45:00Z" + " and then some" * 20  # longer than its 64-character column
+    make_video(tmp_path / "v.mp4", tags={"date": long_time})
+    add_paths(case, [img_path, tmp_path / "v.mp4"], IntakeOptions(actor="tester"))
+    report = scan.scan_case(case)
+    assert report.analysed == 2 and report.failed == 0
+    with case.engine.connect() as conn:
+        rows = dict(conn.execute(select(MediaAnalysis.kind, MediaAnalysis.raw_metadata)).all())
+        captured = conn.execute(
+            select(MediaAnalysis.captured_at_claimed).where(MediaAnalysis.kind == "video")
+        ).scalar_one()
+    raw = json.loads(rows["image"])  # valid JSON, whatever the file wrote
+    assert raw["exif"]["ImageDescription"].startswith("C:\\u0000dir") and "injected" not in raw["exif"]
+    assert len(captured) == 64 and captured.startswith("2011-12-16T11:45:00Z")
+
+
+def test_a_copy_without_the_signing_key_is_not_scanned(tmp_path: Path, case: Case, testdata: Path) -> None:
+    from factfinder.vault.errors import ReadOnlyCaseError
+
+    add_paths(case, [testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg"], IntakeOptions(actor="tester"))
+    copy = tmp_path / "copy"
+    shutil.copytree(case.path, copy, ignore=shutil.ignore_patterns("keys"))
+    with Case.open(copy) as read_only:
+        assert read_only.read_only
+        with pytest.raises(ReadOnlyCaseError, match="signing key"):
+            scan.scan_case(read_only)
+        blobs = sum(1 for _ in read_only.blobs.digests())
+    assert blobs == 1, "nothing was written to the copy"
+
+
+def test_nearly_featureless_pictures_look_for_nothing(tmp_path: Path) -> None:
+    flat = tmp_path / "flat.png"
+    noise = np.random.default_rng(1).integers(0, 3, (256, 256, 3), dtype=np.uint8) + 120
+    Image.fromarray(noise.astype(np.uint8)).save(flat)
+    result = analyse.analyse_file(flat, "image/png", copies=False)
+    assert result.pdq_quality is not None and result.pdq_quality < 50
+    assert result.queries == [], "a hash that cannot link items does not query either (either order gives the same)"

@@ -78,7 +78,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_media_clusters_cluster_id'), ['cluster_id'], unique=False)
 
     op.create_table('media_hashes',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('variant', sa.String(length=16), nullable=False),
     sa.Column('t', sa.Float(), nullable=True),
