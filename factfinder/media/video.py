@@ -28,6 +28,13 @@ witness video need on top:
   a few milliseconds instead of tens.
 - A damaged file is analysed as far as it decodes, and says where it broke in
   ``warnings``; only a file with nothing decodable raises ``VideoDecodeError``.
+- Memory is bounded whatever the file says. Pictures over ``MAX_PIXELS`` are
+  refused (the decoder is told so too); the frames waiting for the motion
+  sampler's decision are kept as the scaled picture to hash (<= ``side``
+  pixels a side), never as decoded frames, and at most ``MAX_WINDOW_FRAMES``
+  wait at once (a 1000 fps file would otherwise hold 500); timestamps that
+  jump back (joined MPEG-TS files restart at zero) close the window and start
+  sampling afresh.
 
 Matching (``match_videos``) also says *where*: frames that match vote for the time
 offset between the two videos, and runs of frames agreeing on an offset become
@@ -78,6 +85,16 @@ MAX_CANDIDATES = 64
 """Per frame, at most this many nearest matching frames of the other video vote on offsets (bounds still scenes)."""
 MAX_BAD_PACKETS = 200
 """Give up on a stream after this many packets the decoder refused (it is noise, not video, by then)."""
+MAX_PIXELS = 8192 * 8192
+"""Pictures larger than this (67 megapixels, twice 8K) are refused: one would take 100 MB decoded."""
+MAX_WINDOW_FRAMES = 120
+"""At most this many frames wait for the motion sampler's decision (the window is ~``every`` seconds of frames)."""
+MIN_WINDOW_FRAMES = 8
+"""The window cap is two intervals' worth of frames at the stream's nominal rate, but never below this."""
+MAX_OFFSETS = 20
+"""``match_videos`` tries at most this many offsets, most voted first (a still scene votes for hundreds)."""
+MAX_SEGMENTS = 20
+"""``match_videos`` reports at most this many segments, the longest."""
 
 
 @dataclass(frozen=True)
@@ -174,20 +191,31 @@ def hash_frames(
     """
     if every is not None and not every > 0:
         raise ValueError("every must be a positive number of seconds or None")
+    if every is not None and sampling not in ("motion", "clock"):
+        raise ValueError(f"unknown sampling {sampling!r}: 'motion' or 'clock'")
     _check_file(source)
     box = detect_content_box(source) if crop_borders else None
-    sampler: _Sampler
-    if every is None:
-        sampler = _EveryFrame()
-    elif sampling == "motion":
-        sampler = _MotionPeaks(every)
-    elif sampling == "clock":
-        sampler = _Clock(every)
-    else:
-        raise ValueError(f"unknown sampling {sampling!r}: 'motion' or 'clock'")
     with _open_video(source) as (container, stream):
+        sampler: _Sampler
+        if every is None:
+            sampler = _EveryFrame()
+        elif sampling == "motion":
+            sampler = _MotionPeaks(every, _window_cap(_nominal_rate(stream), every))
+        else:
+            sampler = _Clock(every)
         hasher = _FrameHasher(box, side)
         return _Scan(container, stream, hasher, sampler, keyframes=keyframes, keyframes_only=keyframes_only).run()
+
+
+def _nominal_rate(stream: av.video.stream.VideoStream) -> float:
+    """Frames a second as the file declares them (30 when it does not say)."""
+    return float(stream.average_rate or stream.guessed_rate or 30)
+
+
+def _window_cap(rate: float, every: float) -> int:
+    """How many frames may wait for the motion sampler: two intervals' worth at ``rate``, within bounds."""
+    wanted = 2 * rate * every + 2 if math.isfinite(rate) and rate > 0 else MAX_WINDOW_FRAMES
+    return int(min(MAX_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, math.ceil(wanted))))
 
 
 def _check_file(source: Path) -> None:
@@ -208,7 +236,11 @@ def _open_video(source: Path) -> Iterator[tuple[av.container.InputContainer, av.
             kind = " (sound only)" if container.streams.audio else ""
             raise VideoDecodeError(f"the file has no video stream{kind}")
         stream = container.streams.video[0]
+        width, height = stream.width or 0, stream.height or 0
+        if width * height > MAX_PIXELS:
+            raise VideoDecodeError(f"the picture is too large to read ({width} x {height} pixels)")
         stream.codec_context.thread_type = "AUTO"  # decode on every core; frame threads only delay output
+        stream.codec_context.options = {"max_pixels": str(MAX_PIXELS)}  # the decoder refuses larger ones itself
         yield container, stream
     finally:
         container.close()
@@ -288,18 +320,28 @@ class _FrameHasher:
 
 @dataclass(eq=False)
 class _Pending:
-    """A decoded frame waiting for the sampler's decision (the frame is dropped once decided)."""
+    """A frame waiting for the sampler's decision: its motion, and its picture as it will be hashed.
+
+    ``rgb`` is the upright, cropped, scaled picture (at most ``side`` pixels a
+    side), never the decoded frame, so a waiting frame costs at most
+    512 x 512 x 3 bytes whatever the video's size; it is dropped once decided.
+    A keyframe is hashed at once and waits with its ``pdq`` alone. ``candidate``
+    is False once the sampler knows it will not take the frame (no picture is kept).
+    """
 
     index: int
     t: float
     motion: float
     keyframe: bool
-    frame: av.video.frame.VideoFrame | None
+    rgb: np.ndarray | None = None
     pdq: PdqHash | None = None
+    candidate: bool = True
 
 
 class _Sampler(Protocol):
     needs_motion: bool
+    holds_frames: bool
+    """Frames may wait in the sampler (they are handed over with their picture); else each is decided at once."""
 
     def push(self, item: _Pending) -> list[_Pending]:
         """Take the next frame; return the frames now decided to be hashed, in time order."""
@@ -312,6 +354,7 @@ class _Sampler(Protocol):
 
 class _EveryFrame:
     needs_motion = False
+    holds_frames = False
 
     def push(self, item: _Pending) -> list[_Pending]:
         return [item]
@@ -324,6 +367,7 @@ class _Clock:
     """The first frame at or after each multiple of ``every`` seconds (vPDQ's sampling)."""
 
     needs_motion = False
+    holds_frames = False
     EPS = 1e-3
 
     def __init__(self, every: float) -> None:
@@ -350,27 +394,48 @@ class _MotionPeaks:
     steady pan has no peaks), so no stretch of video goes unsampled.
     Ties go to the earlier frame. Deciding a frame needs the frames up to half
     an interval after it, so that many frames wait (about 15 at 30 fps).
+
+    The window is bounded: at most ``cap`` frames (two intervals' worth at the
+    nominal rate, never more than ``MAX_WINDOW_FRAMES``); past that the oldest
+    is decided with the frames seen so far. A timestamp going back (joined
+    files, a broken muxer) decides everything waiting and starts afresh, as at
+    the start of a video. ``peak`` is the most frames that waited at once.
     """
 
     needs_motion = True
+    holds_frames = True
     EPS = 1e-3
 
-    def __init__(self, every: float) -> None:
+    def __init__(self, every: float, cap: int = MAX_WINDOW_FRAMES) -> None:
         self.every = every
         self.half = every / 2
+        self.cap = max(1, cap)
         self.window: list[_Pending] = []
         self.undecided = 0  # index in window of the oldest frame not yet decided
         self.last_taken: float | None = None
+        self.peak = 0
+        self.restarts = 0  # times the timestamps went back
 
     def push(self, item: _Pending) -> list[_Pending]:
-        self.window.append(item)
         taken: list[_Pending] = []
+        if self.window and item.t < self.window[-1].t - self.EPS:
+            taken += self.finish()
+            self.last_taken = None
+            self.restarts += 1
+        item.candidate = self._may_take(item)
+        self.window.append(item)
+        self.peak = max(self.peak, len(self.window))
         while self.undecided < len(self.window) and item.t > self.window[self.undecided].t + self.half + self.EPS:
             taken += self._decide(self.window[self.undecided])
             self.undecided += 1
         keep_from = self.window[min(self.undecided, len(self.window) - 1)].t - self.half - self.EPS
         drop = 0
         while drop < self.undecided and self.window[drop].t < keep_from:
+            drop += 1
+        while len(self.window) - drop >= self.cap:  # too many waiting: decide the oldest now
+            if drop == self.undecided:
+                taken += self._decide(self.window[self.undecided], forced=True)
+                self.undecided += 1
             drop += 1
         del self.window[:drop]
         self.undecided -= drop
@@ -384,17 +449,36 @@ class _MotionPeaks:
         self.undecided = 0
         return taken
 
-    def _decide(self, item: _Pending) -> list[_Pending]:
-        peak = all(
+    def _may_take(self, item: _Pending) -> bool:
+        """False when the frame can no longer be taken, whatever comes after it.
+
+        An earlier frame within half an interval that moved as much or more
+        beats it (ties go to the earlier frame), and ``last_taken`` only grows,
+        so a frame not due now never will be. Only candidates keep a picture:
+        about one frame in four or five at 30 fps.
+        """
+        if self.last_taken is None or item.t - self.last_taken >= 2 * self.every - self.EPS:
+            return True
+        return not any(
+            other.motion >= item.motion and abs(other.t - item.t) <= self.half + self.EPS for other in self.window
+        )
+
+    def _decide(self, item: _Pending, *, forced: bool = False) -> list[_Pending]:
+        """``forced``: decided early (the window is full) on part of the frames after it; a peak among those
+        is taken only half an interval after the last frame taken, so a crowded stream still gives about
+        one frame an interval."""
+        peak = item.candidate and all(
             item.motion > other.motion or (item.motion == other.motion and item.index < other.index)
             for other in self.window
             if other is not item and abs(other.t - item.t) <= self.half + self.EPS
         )
+        if forced and self.last_taken is not None and item.t - self.last_taken <= self.half + self.EPS:
+            peak = False
         due = self.last_taken is None or item.t - self.last_taken >= 2 * self.every - self.EPS
         if peak or due:
             self.last_taken = item.t
             return [item]
-        item.frame = None
+        item.rgb, item.candidate = None, False
         return []
 
 
@@ -434,6 +518,7 @@ class _Damage:
     bad_reason: str = ""
     bad_frames: int = 0
     first_bad_frame: float | None = None
+    oversized: int = 0
     broken: BaseException | None = None
 
     def packet(self, t: float, exc: BaseException) -> None:
@@ -453,6 +538,8 @@ class _Damage:
             notes.append(f"{self.bad_packets} damaged packet(s) skipped, {first}: {self.bad_reason}")
         if self.bad_frames:
             notes.append(f"{self.bad_frames} frame(s) decoded with errors, the first at {self.first_bad_frame:.1f} s")
+        if self.oversized:
+            notes.append(f"{self.oversized} frame(s) larger than {MAX_PIXELS // 1_000_000} megapixels skipped")
         if self.broken is not None:
             notes.append(f"stream broken after {last_t or 0.0:.1f} s: {_reason(self.broken)}")
         return notes
@@ -504,10 +591,13 @@ class _Scan:
         if self.keyframes_only:
             stream.codec_context.skip_frame = "NONKEY"
         start = _stream_start(stream)
-        rate = float(stream.average_rate or stream.guessed_rate or 30)
+        rate = _nominal_rate(stream)
         count = 0
         for frame in self.frames():
             t = frame.time - start if frame.time is not None else (self.last_t + 1 / rate if count else 0.0)
+            if frame.width * frame.height > MAX_PIXELS:  # the size changed mid-stream past the limit
+                self.damage.oversized += 1
+                continue
             if count == 0:
                 result.width, result.height, result.rotation = frame.width, frame.height, _rotation(frame)
             try:
@@ -519,6 +609,8 @@ class _Scan:
         if count == 0:
             broken = self.damage.broken
             why = _reason(broken) if broken else self.damage.bad_reason
+            if not why and self.damage.oversized:
+                why = f"every frame is larger than {MAX_PIXELS // 1_000_000} megapixels"
             raise VideoDecodeError("no picture could be decoded from the video stream" + (f": {why}" if why else ""))
         for item in self.sampler.finish():
             self._take(item)
@@ -534,22 +626,34 @@ class _Scan:
         if frame.is_corrupt:
             self.damage.frame(t)
         key = self.keyframes_only or bool(frame.key_frame)
-        item = _Pending(index, t, self.motion(frame) if self.motion else 0.0, key, frame)
+        item = _Pending(index, t, self.motion(frame) if self.motion else 0.0, key)
         if self.keyframes and key:
             item.pdq = self.hasher.hash(frame)
             self.result.keyframes.append(FrameHash(t, item.pdq.hash, item.pdq.quality, True))
-        if not self.keyframes_only:
-            for chosen in self.sampler.push(item):
-                self._take(chosen)
+        if self.keyframes_only:
+            return
+        taken = self.sampler.push(item)
+        if item.pdq is None and (item in taken or (self.sampler.holds_frames and item.candidate)):
+            item.rgb = self._picture(frame, t)  # the scaled picture waits, never the decoded frame
+        for chosen in taken:
+            self._take(chosen)
+
+    def _picture(self, frame: av.video.frame.VideoFrame, t: float) -> np.ndarray | None:
+        """The picture to hash, as its own compact array (a crop is not left viewing the whole scaled frame)."""
+        try:
+            return np.ascontiguousarray(self.hasher.rgb(frame))
+        except DECODE_ERRORS:
+            self.damage.frame(t)
+            return None
 
     def _take(self, item: _Pending) -> None:
-        """Hash a frame the sampler chose (unless it was hashed as a keyframe) and let the frame go."""
+        """Hash a frame the sampler chose (unless it was hashed as a keyframe) and let its picture go."""
         try:
-            if item.pdq is None and item.frame is not None:
-                item.pdq = self.hasher.hash(item.frame)
+            if item.pdq is None and item.rgb is not None:
+                item.pdq = hash_rgb(item.rgb)
         except DECODE_ERRORS:
             self.damage.frame(item.t)
-        item.frame = None
+        item.rgb = None
         if item.pdq is not None:
             self.result.seconds.append(FrameHash(item.t, item.pdq.hash, item.pdq.quality, item.keyframe))
 
@@ -734,36 +838,59 @@ def _spacing(times: np.ndarray) -> float:
 
 
 def _segments(dist: np.ndarray, ta: np.ndarray, tb: np.ndarray, threshold: int, step: float) -> list[Segment]:
-    """Offsets by vote, then the runs of a's frames (in time order) that match at each."""
-    candidates: list[list[tuple[int, int, int]]] = []  # per frame of a: (offset bin, frame of b, distance)
-    votes: Counter[int] = Counter()
-    for i in range(dist.shape[0]):
-        row = dist[i]
-        js = np.flatnonzero(row <= threshold)
-        if js.size > MAX_CANDIDATES:
-            js = js[np.argsort(row[js], kind="stable")[:MAX_CANDIDATES]]
-        cands = [(round((tb[j] - ta[i]) / step), int(j), int(row[j])) for j in js]
-        candidates.append(cands)
-        votes.update({c[0] for c in cands})
+    """Offsets by vote, then the runs of a's frames (in time order) that match at each.
+
+    Bounded on any input: each frame of a brings at most ``MAX_CANDIDATES``
+    frames of b, at most ``MAX_OFFSETS`` offsets are tried (a still scene
+    votes for one offset per frame), each in a few array operations, and the
+    ``MAX_SEGMENTS`` longest segments are kept.
+    """
+    rows, cols = _candidates(dist, threshold)
+    bins = np.rint((tb[cols] - ta[rows]) / step).astype(np.int64)  # offset bin of each candidate pair
+    dists = dist[rows, cols].astype(np.int64)
+    votes: Counter[int] = Counter()  # one vote per frame of a and offset, counted in the order they are met
+    bounds = np.searchsorted(rows, np.arange(dist.shape[0] + 1))
+    bin_list = bins.tolist()
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        votes.update(set(bin_list[lo:hi]))
     segments: list[Segment] = []
     taken: set[int] = set()
+    tried = 0
     for centre, count in votes.most_common():
-        if count < MIN_SEGMENT_FRAMES:
+        if count < MIN_SEGMENT_FRAMES or tried >= MAX_OFFSETS:
             break
         if centre in taken:
             continue
         taken.update((centre - 1, centre, centre + 1))
-        pairs: list[tuple[float, float, int] | None] = []
-        for i, cands in enumerate(candidates):
-            near = [c for c in cands if abs(c[0] - centre) <= 1]
-            if near:
-                _, j, d = min(near, key=lambda c: (c[2], abs(c[0] - centre)))
-                pairs.append((float(ta[i]), float(tb[j]), d))
-            else:
-                pairs.append(None)
+        tried += 1
+        near = np.flatnonzero(np.abs(bins - centre) <= 1)
+        # Per frame of a, its nearest candidate here: smallest distance, then nearest the offset, then first met.
+        order = near[np.lexsort((near, np.abs(bins[near] - centre), dists[near], rows[near]))]
+        first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]] if order.size else order
+        pairs: list[tuple[float, float, int] | None] = [None] * dist.shape[0]
+        for i, j, d in zip(rows[first].tolist(), cols[first].tolist(), dists[first].tolist(), strict=True):
+            pairs[i] = (float(ta[i]), float(tb[j]), d)
         segments += _runs(pairs)
     segments.sort(key=lambda s: (s.a_end - s.a_start, s.frames), reverse=True)
-    return segments
+    return segments[:MAX_SEGMENTS]
+
+
+def _candidates(dist: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of the pairs within the threshold, at most ``MAX_CANDIDATES`` per row (the nearest,
+    earlier frames of b first among equals), grouped by row in ascending order."""
+    hits = dist <= threshold
+    per_row = hits.sum(axis=1)
+    rows, cols = np.nonzero(hits & (per_row <= MAX_CANDIDATES)[:, None])
+    crowded = np.flatnonzero(per_row > MAX_CANDIDATES)
+    if crowded.size:
+        sub = dist[crowded].astype(np.int32)
+        sub[~hits[crowded]] = np.iinfo(np.int32).max
+        nearest = np.argsort(sub, axis=1, kind="stable")[:, :MAX_CANDIDATES]
+        rows = np.concatenate([rows, np.repeat(crowded, MAX_CANDIDATES)])
+        cols = np.concatenate([cols, nearest.ravel()])
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+    return rows, cols
 
 
 def _runs(pairs: list[tuple[float, float, int] | None]) -> list[Segment]:

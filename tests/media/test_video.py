@@ -13,13 +13,18 @@ import statistics
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import numpy as np
 import pytest
 
+from factfinder.media import video
 from factfinder.media.pdq import MATCH_DISTANCE, MIN_QUALITY, distance, hash_rgb
 from factfinder.media.video import (
+    MAX_OFFSETS,
+    MAX_SEGMENTS,
+    MAX_WINDOW_FRAMES,
     FrameHash,
     VideoDecodeError,
     VideoHashes,
@@ -390,6 +395,95 @@ def test_no_usable_frames_match_nothing() -> None:
     black = [FrameHash(float(t), bytes(32), 0, False) for t in range(10)]
     match = match_videos(black, black)
     assert not match.matched and match.a_share == match.b_share == 0.0 and match.segments == []
+
+
+class _Watched(video._MotionPeaks):
+    """The motion sampler, watched from outside: the most frames and picture bytes it held at once."""
+
+    seen: ClassVar[list[_Watched]] = []
+
+    def __init__(self, every: float, cap: int = MAX_WINDOW_FRAMES) -> None:
+        super().__init__(every, cap)
+        self.most_frames = 0
+        self.most_bytes = 0
+        self.decoded_frames_held = 0
+        _Watched.seen.append(self)
+
+    def push(self, item: video._Pending) -> list[video._Pending]:
+        taken = super().push(item)
+        held = [*self.window, item]
+        self.most_frames = max(self.most_frames, len(self.window))
+        self.most_bytes = max(self.most_bytes, sum(getattr(getattr(i, "rgb", None), "nbytes", 0) for i in held))
+        self.decoded_frames_held += sum(isinstance(v, av.VideoFrame) for i in held for v in vars(i).values())
+        return taken
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> list[_Watched]:
+    _Watched.seen = []
+    monkeypatch.setattr(video, "_MotionPeaks", _Watched)
+    return _Watched.seen
+
+
+def noise(n: int, *, width: int = 64, height: int = 48, seed: int = 0) -> Iterator[np.ndarray]:
+    """Frames of coarse random blocks, a new picture each frame: as much motion as there can be."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        blocks = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8)
+        yield np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)
+
+
+def test_high_frame_rate_holds_a_bounded_window(tmp_path: Path, watched: list[_Watched]) -> None:
+    """At 1000 fps half a second is 500 frames; the sampler never holds more than its cap, nor decoded frames."""
+    path = encode(tmp_path / "fast.mkv", noise(2000), rate=1000)
+    result = hash_video(path)
+    (sampler,) = watched
+    assert sampler.cap == MAX_WINDOW_FRAMES
+    assert sampler.most_frames <= MAX_WINDOW_FRAMES
+    assert sampler.decoded_frames_held == 0
+    assert sampler.most_bytes <= MAX_WINDOW_FRAMES * 64 * 48 * 3  # pictures as hashed (<= 512 px), not frames
+    assert result.warnings == []
+    assert 1 <= len(result.seconds) <= 2 * 2 + 1  # still about one frame a second
+
+
+def test_timestamps_going_back_restart_the_sampler(tmp_path: Path, watched: list[_Watched]) -> None:
+    """Two MPEG-TS files joined byte-wise (both start at zero): the window is flushed at the join."""
+    first = encode(tmp_path / "one.ts", noise(180, seed=1)).read_bytes()
+    second = encode(tmp_path / "two.ts", noise(180, seed=2)).read_bytes()
+    (tmp_path / "joined.ts").write_bytes(first + second)
+    result = hash_video(tmp_path / "joined.ts")
+    (sampler,) = watched
+    assert sampler.most_frames <= 2 * 30 + 2  # two intervals at the declared 30 fps; 180 without the flush
+    assert sampler.restarts == 1
+    assert sampler.decoded_frames_held == 0
+    starts = [f.t for f in result.seconds if f.t < 0.05]
+    assert len(starts) == 2  # each part's first frame is taken, as at the start of a video
+    assert 8 <= len(result.seconds) <= 16  # about one a second in both parts
+
+
+def test_picture_over_the_pixel_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = encode(tmp_path / "big.mp4", noise(10))
+    monkeypatch.setattr(video, "MAX_PIXELS", 64 * 48 - 1)
+    with pytest.raises(VideoDecodeError, match="too large"):
+        hash_video(path)
+
+
+def test_static_footage_matching_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same picture 2,400 times on both sides votes for thousands of offsets; a few are tried."""
+    runs: list[int] = []
+    real_runs = video._runs
+
+    def counted(pairs: list[tuple[float, float, int] | None]) -> list[video.Segment]:
+        runs.append(len(pairs))
+        return real_runs(pairs)
+
+    monkeypatch.setattr(video, "_runs", counted)
+    picture = hash_rgb(next(noise(1, width=256, height=256))).hash
+    still = [FrameHash(float(t), picture, 100, False) for t in range(2400)]
+    match = match_videos(still, still)
+    assert match.matched and match.a_share == match.b_share == 1.0
+    assert 1 <= len(runs) <= MAX_OFFSETS
+    assert 1 <= len(match.segments) <= MAX_SEGMENTS
 
 
 if os.environ.get("FACTFINDER_VIDEO_ALL_FRAMES"):  # every frame of every clip: about a minute
