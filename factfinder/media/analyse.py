@@ -30,6 +30,9 @@ DERIVATIVE_VERSION = "1"
 """Version of the thumbnail and preview steps (recorded in each copy's custody entry)."""
 
 NOT_IMAGES = frozenset({"image/svg+xml"})
+EMPTY = "application/x-empty"
+PICTURE_KINDS = frozenset({"image", "video", "audio"})
+"""Kinds that have pictures or sound to copy or hash (``empty`` has neither)."""
 """SVG is a program more than a picture: never rendered here."""
 
 
@@ -41,6 +44,8 @@ def media_kind(media_type: str) -> str | None:
         return "video"
     if media_type.startswith("audio/"):
         return "audio"
+    if media_type == EMPTY:
+        return "empty"  # recorded as such, so that an empty "photo.jpg" says why it has no analysis
     # Anything else, application/octet-stream included, is left alone: libmagic recognises every
     # picture and container format FFmpeg and Pillow read, and FFmpeg "plays" some arbitrary bytes.
     return None

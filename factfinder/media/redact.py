@@ -251,7 +251,7 @@ def make_redacted_copy(case: Case, item: Item, *, actor: str) -> Derivative | No
     Raises ``RedactionError`` when a media file cannot be copied safely: then
     nothing is recorded and nothing of it may be served to observers.
     """
-    if analyse.media_kind(item.media_type) is None:
+    if analyse.media_kind(item.media_type) not in analyse.PICTURE_KINDS:
         return None
     existing = published_copy(case, item)
     if existing is not None:
@@ -285,7 +285,7 @@ def catch_up(case: Case, *, actor: str) -> tuple[int, list[tuple[str, str]]]:
                 )
             )
         )
-        items = [i for i in rows if analyse.media_kind(i.media_type) is not None]
+        items = [i for i in rows if analyse.media_kind(i.media_type) in analyse.PICTURE_KINDS]
         s.expunge_all()
     made, failed = 0, []
     for item in items:

@@ -200,7 +200,7 @@ def clock(seconds: float | None) -> str:
 
 def copy_replaces_original(item: Item, who: Caller) -> bool:
     """Whether ``who`` gets the published copy instead of the original (observers, for media files)."""
-    return who.only_published and analyse.media_kind(item.media_type) not in (None, "unknown")
+    return who.only_published and analyse.media_kind(item.media_type) in analyse.PICTURE_KINDS
 
 
 def published_copy_or_404(case: Case, item: Item) -> Derivative:
@@ -223,7 +223,7 @@ def media_view(case: Case, item: Item, who: Caller) -> dict[str, Any]:
         matches = _item_matches(conn, item.id, only)
         cluster_id = _cluster_of(conn, item.id, only)
         thumbnail = bool(_thumbnailed(conn, [item.id]))
-    copyable = analyse.media_kind(item.media_type) not in (None, "unknown")
+    copyable = analyse.media_kind(item.media_type) in analyse.PICTURE_KINDS
     copy = redact.published_copy(case, item) if copyable else None
     return {
         "sha256": item.sha256,

@@ -200,7 +200,7 @@ def test_hostile_media_is_analysed_as_far_as_possible(tmp_path: Path, case: Case
     assert rows["lies.mp4"][0] == "ok", "analysed as what its bytes are (a PNG), not what its name says"
     assert rows["broken.mp4"][0] in ("ok", "partial")
     assert rows["cut.mp4"][0] in ("partial", "failed") and rows["cut.mp4"][1]
-    assert "empty.jpg" not in rows, "the empty item is not media (application/x-empty) and is left alone"
+    assert rows["empty.jpg"][0] == "failed" and "empty file" in rows["empty.jpg"][1]
     assert report.analysed == len(rows)
     truncated = item_by_name(case, "truncated.jpg")
     good = item_by_name(case, "good.jpg")
