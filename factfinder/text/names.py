@@ -1,0 +1,136 @@
+"""Name keys: one spelling-blind key for a name written in Kazakh or Russian Cyrillic or in Latin letters.
+
+The same town or person appears as Zhanaozen, Janaozen, Jangaozen, Жанаозен
+and Жаңаөзен; as Aktau and Ақтау; as Shetpe and Шетпе. Places in the text
+stage and people in the person register must be matched across all of these
+without a dictionary of every variant, so names are compared by a key:
+
+1. **Transliterate** Cyrillic to Latin with one scheme (``CYRILLIC``), close to
+   the BGN/PCGN romanisation of Russian, with the Kazakh letters folded onto
+   their nearest Russian sound: ә→a, ғ→g, қ→k, ң→n, ө→o, ұ→u, ү→u, һ→h, і→i.
+2. **Fold spelling variants** that romanisations disagree on (``FOLDS``, applied
+   in order, with sh and ch kept whole): zh/dzh/dj/j → j; kh/h/x/q/k → k (Kazakh
+   қ is q or k, Russian х is kh or h: Қазақстан and Казахстан must meet);
+   x → ks; a Latin c is s before e/i/y and k elsewhere; gh → g; ng → n
+   (Kazakh ң); shch/sch → sh; ts/tz → c; w → v; ph → f; y → i; -aia → -a
+   (-skaya / -ska); and doubled letters are written once. Accented Latin
+   letters that change the sound (š, č, ž, ş, ç, ğ, ı, ñ of Slavic, Turkish
+   and the 2021 Kazakh Latin alphabet) are spelled out first; other accents
+   are dropped. The key is not meant to be read, only compared.
+3. **Case endings** are not lemmatised (unknown names have no dictionary
+   entry): ``stems`` gives the key with the Russian and Kazakh case endings a
+   name can carry taken off (Жанаозене, Жаңаөзенде, Ақтауға), and a surface
+   form matches a name when the name's key is among them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CYRILLIC = {
+    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "і": "i", "к": "k", "қ": "k", "л": "l", "м": "m", "н": "n", "ң": "n",
+    "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f",
+    "х": "kh", "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
+    "э": "e", "ю": "yu", "я": "ya",
+}  # fmt: skip
+"""Cyrillic letters (Russian and Kazakh) to Latin: one documented scheme, lower case."""
+
+LATIN = {
+    "š": "sh", "ş": "sh", "č": "ch", "ć": "ch", "ç": "ch", "ž": "zh", "ğ": "g", "ı": "i", "ñ": "ng", "ł": "l",
+    "ū": "u",
+}  # fmt: skip
+"""Latin letters whose accent changes the sound (Slavic, Turkish, Kazakh Latin 2021: Jañaözen);
+every other accent is dropped."""
+
+FOLDS: tuple[tuple[str, str], ...] = (
+    ("shch", "$"),
+    ("sch", "$"),
+    ("sh", "$"),
+    ("ch", "%"),
+    ("ck", "k"),
+    ("ci", "si"),
+    ("ce", "se"),
+    ("cy", "si"),
+    ("c", "k"),
+    ("dzh", "j"),
+    ("dj", "j"),
+    ("zh", "j"),
+    ("kh", "k"),
+    ("gh", "g"),
+    ("gg", "g"),
+    ("h", "k"),
+    ("x", "ks"),
+    ("q", "k"),
+    ("ng", "n"),
+    ("ts", "c"),
+    ("tz", "c"),
+    ("w", "v"),
+    ("ph", "f"),
+    ("y", "i"),
+    ("aia", "a"),
+    ("$", "sh"),
+    ("%", "ch"),
+)
+"""Spelling variants folded together, in this order (the key of every variant is the same)."""
+
+ENDINGS = (
+    # Kazakh case endings (after transliteration and folding), longest first: locative, dative,
+    # ablative, genitive, accusative, instrumental.
+    "dagi", "degi", "tagi", "tegi", "ndagi", "ndegi",
+    "nan", "nen", "dan", "den", "tan", "ten",
+    "nin", "din", "tin",
+    "men", "ben", "pen",
+    "ga", "ge", "ka", "ke", "na", "ne",
+    "da", "de", "ta", "te",
+    "ni", "di", "ti",
+    # Russian case endings of place and person names.
+    "ami", "iami", "akh", "iakh", "om", "em", "oi", "ei", "ogo", "ego", "omu", "emu",
+    "a", "ia", "u", "iu", "e", "i",
+)  # fmt: skip
+"""Case endings taken off a surface form, as keys (so one list serves Cyrillic and Latin text)."""
+
+MIN_STEM = 4
+"""A stem shorter than this is no name: taking an ending off a short word must not leave a key that
+matches everything."""
+
+_NOT_LETTER = re.compile(r"[^a-z]+")
+
+
+def transliterate(text: str) -> str:
+    """Cyrillic letters to Latin by ``CYRILLIC``; Latin letters lose their accents; lower case."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text.lower()):
+        if ch in CYRILLIC:
+            out.append(CYRILLIC[ch])
+        elif ch in LATIN:
+            out.append(LATIN[ch])
+        else:
+            decomposed = unicodedata.normalize("NFKD", ch)
+            out.append("".join(c for c in decomposed if not unicodedata.combining(c)))
+    return "".join(out)
+
+
+def fold(name: str) -> str:
+    """The spelling-blind key of a name (any script): letters only, variants folded, doubles single."""
+    key = _NOT_LETTER.sub("", transliterate(name))  # before the folds: "$" and "%" are placeholders
+    for old, new in FOLDS:
+        key = key.replace(old, new)
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def stems(word: str) -> list[str]:
+    """The key of ``word`` and the keys left when a case ending is taken off it (longest first)."""
+    key = fold(word)
+    out = [key]
+    for ending in sorted({fold(e) for e in ENDINGS}, key=len, reverse=True):
+        if key.endswith(ending) and len(key) - len(ending) >= MIN_STEM:
+            out.append(key[: -len(ending)])
+    return out
+
+
+def same_name(surface: str, name: str) -> bool:
+    """Whether ``surface`` (a word as it stands in a text, maybe with a case ending) is ``name``."""
+    target = fold(name)
+    return bool(target) and target in stems(surface)
