@@ -196,49 +196,48 @@ def add(
             if v
         },
     )
-    with Case.open(case_dir) as case, _progress() as progress:
-        task = progress.add_task("adding", total=None)
+    with Case.open(case_dir) as case:
+        with _progress() as progress:
+            task = progress.add_task("adding", total=None)
 
-        def on_start(files: int, nbytes: int) -> None:
-            progress.update(task, total=nbytes)
-            progress.update(task, description=f"adding {files} files")
+            def on_start(files: int, nbytes: int) -> None:
+                progress.update(task, total=nbytes)
+                progress.update(task, description=f"adding {files} files")
 
-        def on_recorded(path: Path, rec: Any) -> None:
-            # Called only once the batch holding this file has committed; Console.print flushes
-            # each line, so a line a script has read names a file that survives any crash.
-            if list_added:
-                kind = "added" if rec.new_item else "received again"
-                out.print(f"{kind} {rec.sha256} {path}", markup=False)
-            if rec.sha256 == EMPTY_SHA256:
-                err.print(f"note: {path} is empty (0 bytes); recorded as the empty item", markup=False)
+            def on_recorded(path: Path, rec: Any) -> None:
+                # Called only once the batch holding this file has committed; Console.print flushes
+                # each line, so a line a script has read names a file that survives any crash.
+                if list_added:
+                    kind = "added" if rec.new_item else "received again"
+                    out.print(f"{kind} {rec.sha256} {path}", markup=False)
+                if rec.sha256 == EMPTY_SHA256:
+                    err.print(f"note: {path} is empty (0 bytes); recorded as the empty item", markup=False)
 
-        report = add_paths(
-            case,
-            paths,
-            options,
-            on_start=on_start,
-            on_bytes=lambda n: progress.advance(task, n),
-            on_recorded=on_recorded,
-        )
+            report = add_paths(
+                case,
+                paths,
+                options,
+                on_start=on_start,
+                on_bytes=lambda n: progress.advance(task, n),
+                on_recorded=on_recorded,
+            )
         counts = case.counts()
-    for path, reason in report.failed:
-        err.print(f"error: {path}: {reason}", markup=False)
-    again = len(report.added) - report.new_items
-    out.print(
-        f"{report.new_items} new items, {again} received again, {len(report.failed)} failed; "
-        f"the case holds {counts['items']} items, custody log size {counts['log_size']}."
-    )
-    if media and report.new_items and not report.interrupted:
-        with Case.open(case_dir) as case:
+        for path, reason in report.failed:
+            err.print(f"error: {path}: {reason}", markup=False)
+        again = len(report.added) - report.new_items
+        out.print(
+            f"{report.new_items} new items, {again} received again, {len(report.failed)} failed; "
+            f"the case holds {counts['items']} items, custody log size {counts['log_size']}."
+        )
+        if media and report.new_items and not report.interrupted:
             from factfinder import pipeline
 
-            progress, step = _media_progress(case)
+            progress, step = _media_progress()
             with progress:
                 scanned = pipeline.process(case, [r.sha256 for _, r in report.added], media_progress=step)
-        for sha, problem in scanned.errors:
-            err.print(f"media: {sha[:12]}: {problem}", markup=False)
-        if scanned.analysed:  # on stderr: stdout stays the intake report that scripts read
-            err.print(_scan_summary(scanned), markup=False)
+            _print_media_errors(scanned)
+            if scanned.analysed:  # on stderr: stdout stays the intake report that scripts read
+                err.print(_scan_summary(scanned), markup=False)
     if report.interrupted:
         err.print("interrupted: the files listed above as committed are in the case; nothing else was written.")
         raise typer.Exit(130)
@@ -605,7 +604,7 @@ media_app = typer.Typer(
 app.add_typer(media_app, name="media")
 
 
-def _media_progress(case: Case) -> tuple[Progress, Callable[[int, int], None]]:
+def _media_progress() -> tuple[Progress, Callable[[int, int], None]]:
     progress = Progress(
         TextColumn("analysing media"),
         BarColumn(),
@@ -634,12 +633,16 @@ def _scan_summary(report: Any) -> str:
 def _scan(case: Case, digests: list[str] | None = None, *, again: bool = False, workers: int | None = None) -> Any:
     from factfinder.media import scan
 
-    progress, step = _media_progress(case)
+    progress, step = _media_progress()
     with progress:
         report = scan.scan_case(case, again=again, digests=digests, progress=step, workers=workers)
+    _print_media_errors(report)
+    return report
+
+
+def _print_media_errors(report: Any) -> None:
     for sha, problem in report.errors:
         err.print(f"media: {sha[:12]}: {problem}", markup=False)
-    return report
 
 
 @media_app.command("scan")
@@ -687,16 +690,13 @@ def _hash_json(path: Path, result: Any) -> dict[str, Any]:
 
 
 def _sniffed(path: Path) -> tuple[str, str]:
-    import hashlib
-
+    """A file's SHA-256 and its media type read from its content, as the vault would record them."""
     from factfinder.vault import sniff
+    from factfinder.vault.blobs import hash_file
 
     with open(path, "rb") as fh:
         head = fh.read(65536)
-        digest = hashlib.sha256(head)
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest(), sniff.media_type(head)
+    return hash_file(path)[0], sniff.media_type(head)
 
 
 @media_app.command("hash")

@@ -134,7 +134,7 @@ def _analyse_image(path: Path, *, copies: bool) -> Analysis:
     result.queries = [(n, h) for n, h in hashes.query_hashes() if hashes.quality_of(n) >= pdq.MIN_QUALITY]
     if copies:
         result.copies[THUMBNAIL_STEP] = _jpeg(img, THUMBNAIL_SIDE)
-        if max(hashes.width, hashes.height) > HASH_SIDE_FOR_PREVIEW or result.meta.raw.get("format") not in WEB_FORMATS:
+        if max(hashes.width, hashes.height) > pdq.HASH_SIDE or result.meta.raw.get("format") not in WEB_FORMATS:
             try:
                 big, _, _ = pdq.open_upright(path, side=PREVIEW_SIDE)
                 result.copies[PREVIEW_STEP] = _jpeg(big, PREVIEW_SIDE)
@@ -145,7 +145,6 @@ def _analyse_image(path: Path, *, copies: bool) -> Analysis:
     return result
 
 
-HASH_SIDE_FOR_PREVIEW = pdq.HASH_SIDE
 WEB_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
 
 

@@ -162,7 +162,8 @@ def centre_crop(rgb: np.ndarray, fraction: float) -> np.ndarray:
 
 
 @contextmanager
-def _truncated_allowed() -> Iterator[None]:
+def truncated_allowed() -> Iterator[None]:
+    """Let Pillow decode a cut-short file as far as its data goes (the rest grey), for the duration."""
     old = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
@@ -198,7 +199,7 @@ def open_upright(source: Path | BinaryIO, *, side: int = HASH_SIDE) -> tuple[Ima
             img = Image.open(source) if isinstance(source, Path) else _reopen(source)
             if img.format == "JPEG":
                 img.draft("RGB", (side, side))
-            with _truncated_allowed():
+            with truncated_allowed():
                 img.load()
         orientation = img.getexif().get(0x0112, 1)
         img = ImageOps.exif_transpose(img) or img

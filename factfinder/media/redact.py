@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 import av
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -170,14 +170,11 @@ def reencode_picture(path: Path) -> bytes:
         with Image.open(path) as img:
             if img.width * img.height > pdq.MAX_PIXELS:
                 raise RedactionError(f"declares {img.width}x{img.height} pixels: too large to re-encode")
-            ImageFile.LOAD_TRUNCATED_IMAGES = True  # what a cut-short file holds is still worth publishing
-            try:
+            with pdq.truncated_allowed():  # what a cut-short file holds is still worth publishing
                 img.load()
                 upright = ImageOps.exif_transpose(img) or img
                 out = io.BytesIO()
                 upright.save(out, "PNG")
-            finally:
-                ImageFile.LOAD_TRUNCATED_IMAGES = False
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise RedactionError(f"picture could not be re-encoded: {exc}") from None
     return out.getvalue()

@@ -248,57 +248,59 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             "details_sha256": custody.details_commitment(r.details_salt, details),
         }
         _compare(report, subject, entry, want)
+
+    def row_entry(subject: str, index: int, want: dict[str, Any]) -> None:
+        seen_indexes.add(index)
+        entry = entries.get(index)
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
+        else:
+            _compare(report, subject, entry, want)
+
+    def sha_of(item_id: int) -> str | None:
+        item = items.get(item_id)
+        return item[1] if item else None
+
     for o in session.scalars(select(Opening)):
-        seen_indexes.add(o.log_index)
-        entry = entries.get(o.log_index)
-        subject = f"opening {o.id} (entry {o.log_index})"
-        if entry is None:
-            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
-            continue
-        want_o = {
-            "action": custody.PROTECTED_OPENED,
-            "actor": o.actor,
-            "fields": o.fields.split(",") if o.fields else [],
-            "opened_with": o.opened_with,
-            "at_vault_clock": o.opened_at_vault_clock,
-            "receipt_log_index": receipt_index.get(o.receipt_id),
-        }
-        _compare(report, subject, entry, want_o)
+        row_entry(
+            f"opening {o.id} (entry {o.log_index})",
+            o.log_index,
+            {
+                "action": custody.PROTECTED_OPENED,
+                "actor": o.actor,
+                "fields": o.fields.split(",") if o.fields else [],
+                "opened_with": o.opened_with,
+                "at_vault_clock": o.opened_at_vault_clock,
+                "receipt_log_index": receipt_index.get(o.receipt_id),
+            },
+        )
     for pub in session.scalars(select(Publication)):
-        seen_indexes.add(pub.log_index)
-        entry = entries.get(pub.log_index)
-        subject = f"publication of item {pub.item_id} (entry {pub.log_index})"
-        if entry is None:
-            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
-            continue
-        item = items.get(pub.item_id)
-        want_p = {
-            "action": custody.ITEM_PUBLISHED,
-            "actor": pub.actor,
-            "at_vault_clock": pub.at_vault_clock,
-            "item_sha256": item[1] if item else None,
-        }
-        _compare(report, subject, entry, want_p)
+        row_entry(
+            f"publication of item {pub.item_id} (entry {pub.log_index})",
+            pub.log_index,
+            {
+                "action": custody.ITEM_PUBLISHED,
+                "actor": pub.actor,
+                "at_vault_clock": pub.at_vault_clock,
+                "item_sha256": sha_of(pub.item_id),
+            },
+        )
     for d in session.scalars(select(Derivative)):
-        seen_indexes.add(d.log_index)
-        entry = entries.get(d.log_index)
-        subject = f"working copy {d.sha256[:12]} ({d.step}, entry {d.log_index})"
-        if entry is None:
-            report.add(LOG_TRUNCATED, subject, "its custody entry is not in the log")
-            continue
-        item = items.get(d.item_id)
-        want_d = {
-            "action": custody.ITEM_DERIVED,
-            "actor": d.actor,
-            "at_vault_clock": d.at_vault_clock,
-            "item_sha256": item[1] if item else None,
-            "derived_sha256": d.sha256,
-            "derived_size": d.size,
-            "media_type": d.media_type,
-            "step": d.step,
-            "step_version": d.step_version,
-        }
-        _compare(report, subject, entry, want_d)
+        row_entry(
+            f"working copy {d.sha256[:12]} ({d.step}, entry {d.log_index})",
+            d.log_index,
+            {
+                "action": custody.ITEM_DERIVED,
+                "actor": d.actor,
+                "at_vault_clock": d.at_vault_clock,
+                "item_sha256": sha_of(d.item_id),
+                "derived_sha256": d.sha256,
+                "derived_size": d.size,
+                "media_type": d.media_type,
+                "step": d.step,
+                "step_version": d.step_version,
+            },
+        )
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
