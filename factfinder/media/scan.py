@@ -537,16 +537,23 @@ def _analysis_row(item_id: int, result: analyse.Analysis, now: str) -> dict[str,
     }
 
 
+def match_links(conn: Connection, among: Any = None) -> list[clusters.Link]:
+    """The matches as cluster links, best first (between the items of the subquery ``among``, if given).
+
+    The order matters to the cluster guard, so ties are broken by row id: the
+    same clusters on every database, every run.
+    """
+    q = select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong)
+    if among is not None:
+        q = q.where(MediaMatch.item_a.in_(among), MediaMatch.item_b.in_(among))
+    rows = conn.execute(q.order_by(MediaMatch.distance, MediaMatch.id))
+    return [clusters.Link(a, b, strong) for a, b, strong in rows]
+
+
 def recluster(case: Case) -> int:
     """Rebuild ``media_clusters`` from all matches; return how many clusters there are."""
     with case.engine.connect() as conn:
-        rows = conn.execute(
-            select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong).order_by(
-                MediaMatch.distance,
-                MediaMatch.id,  # ties broken the same way on every database, every run
-            )
-        )
-        links = [clusters.Link(a, b, strong) for a, b, strong in rows]
+        links = match_links(conn)
     assignment = clusters.build_clusters(links)
     if case.read_only:
         return len(set(assignment.values()))

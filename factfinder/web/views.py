@@ -403,13 +403,7 @@ def _published_clusters(conn: Connection) -> dict[int, list[int]]:
     bridge that joins two published ones; rebuilt from published items alone,
     the clusters an observer sees are those a case holding only them would have.
     """
-    published = select(Publication.item_id)
-    rows = conn.execute(
-        select(MediaMatch.item_a, MediaMatch.item_b, MediaMatch.strong)
-        .where(MediaMatch.item_a.in_(published), MediaMatch.item_b.in_(published))
-        .order_by(MediaMatch.distance, MediaMatch.id)
-    ).all()
-    assignment = clusters.build_clusters(clusters.Link(a, b, strong) for a, b, strong in rows)
+    assignment = clusters.build_clusters(scan.match_links(conn, among=select(Publication.item_id)))
     groups: dict[int, list[int]] = {}
     for item_id, cid in sorted(assignment.items()):
         groups.setdefault(cid, []).append(item_id)
