@@ -29,6 +29,7 @@ BENCHMARKS = (
     "media_video",
     "media_index",
     "media_robustness",
+    "text_code",
 )
 
 

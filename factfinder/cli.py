@@ -782,6 +782,197 @@ def media_clusters(case_dir: CaseDir, as_json: JsonOpt = False) -> None:
                 out.print(f"       {reason}", markup=False)
 
 
+text_app = typer.Typer(
+    help="Claims from text: counts, places, dates, actors and events, in English, Russian and Kazakh.",
+    no_args_is_help=True,
+)
+app.add_typer(text_app, name="text")
+
+PublishedOpt = Annotated[
+    str | None,
+    typer.Option("--published", help="Publication (or receipt) date YYYY-MM-DD, for relative dates [default: today]."),
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="auto, en, ru or kk.")]
+
+
+def _published(value: str | None) -> Any:
+    from datetime import UTC, date, datetime
+
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint="--published") from None
+
+
+def _read_text(path: Path) -> str:
+    data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _jsonl_documents(path: Path, default_published: Any) -> Any:
+    from datetime import date
+
+    text = _read_text(path)
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError('each line needs {"id", "text", "published"}')
+            published = date.fromisoformat(obj["published"]) if obj.get("published") else default_published
+        except (ValueError, TypeError) as exc:
+            raise typer.BadParameter(f"{path}:{n}: {exc}") from None
+        yield str(obj.get("id", n)), obj["text"], published
+
+
+@text_app.command("claims")
+@fails_cleanly
+def text_claims(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 text file ('-' reads standard input).", show_default=False)],
+    published: PublishedOpt = None,
+    lang: LangOpt = "auto",
+) -> None:
+    """Print the claims of a text as JSON lines: kind, span, sentence, stance and what it says."""
+    from factfinder.text import claims
+
+    try:
+        found = claims.extract(_read_text(file), _published(published), lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    for c in found:
+        sys.stdout.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+
+
+@text_app.command("code")
+@fails_cleanly
+def text_code(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 text file, or JSON lines with --jsonl.", show_default=False)],
+    published: PublishedOpt = None,
+    lang: LangOpt = "auto",
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='One document per line: {"id","text","published"}.')] = False,
+) -> None:
+    """Code each document as one ACLED event row (JSON, one object per document), with spans."""
+    from factfinder.text import coding
+
+    default = _published(published)
+    docs = _jsonl_documents(file, default) if jsonl else [("", _read_text(file), default)]
+    try:
+        for doc_id, text, day in docs:
+            row = coding.code_text(text, day, lang, doc_id)
+            if jsonl:
+                row = {"id": doc_id, **row}
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
+@text_app.command("evaluate")
+@fails_cleanly
+def text_evaluate(
+    gold: Annotated[list[Path], typer.Argument(help="Annotated gold files (JSON lines).", show_default=False)],
+    as_json: JsonOpt = False,
+    misses: Annotated[
+        bool, typer.Option("--misses", help="Also list the ACLED fields each document got wrong.")
+    ] = False,
+) -> None:
+    """Precision and recall per claim kind and field, and ACLED row accuracy, against gold files."""
+    from factfinder.text import evaluate
+
+    docs: list[dict[str, Any]] = []
+    try:
+        for path in gold:
+            docs += evaluate.load_gold(path)
+    except evaluate.GoldError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    report = evaluate.evaluate(docs)
+    if as_json:
+        out.print_json(data={**report.to_json(), **({"misses": report.misses} if misses else {})})
+        return
+    out.print(evaluate.render(report), markup=False)
+    if misses:
+        for m in report.misses:
+            out.print(json.dumps(m, ensure_ascii=False), markup=False)
+
+
+@text_app.command("read")
+@fails_cleanly
+def text_read(
+    case_dir: CaseDir,
+    again: Annotated[bool, typer.Option("--again", help="Read every text item again, not only new ones.")] = False,
+) -> None:
+    """Extract the claims of the case's text items (those not yet read by this version)."""
+    from factfinder.text import store
+
+    with Case.open(case_dir) as case:
+        report = store.read_items(case, again=again)
+    for sha, problem in report.errors:
+        err.print(f"text: {sha[:12]}: {problem}", markup=False)
+    out.print(f"text: {report.read} items read, {report.claims} claims", markup=False)
+
+
+@text_app.command("list")
+@fails_cleanly
+def text_list(
+    case_dir: CaseDir,
+    kind: Annotated[str | None, typer.Option("--kind", help="count, place, date, actor or event.")] = None,
+    item: Annotated[str | None, typer.Option("--item", help="Only this item (digest prefix).")] = None,
+    decision: Annotated[
+        str | None, typer.Option("--decision", help="confirmed, corrected, rejected or unreviewed.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 200,
+) -> None:
+    """Print the case's claims as JSON lines, with the item they came from and their review."""
+    from factfinder.text import store
+
+    with Case.open(case_dir) as case:
+        it = case.resolve(item) if item else None
+        found = store.list_claims(case, item=it, kind=kind, decision=decision, limit=limit)
+    for c in found:
+        line = {"id": c.id, "item": c.item_sha256, **c.body, "decision": c.decision, "author": c.author}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@text_app.command("review")
+@fails_cleanly
+def text_review(
+    case_dir: CaseDir,
+    claim_id: Annotated[int, typer.Argument(help="The claim's id (from `text list`).", show_default=False)],
+    decision: Annotated[str, typer.Argument(help="confirmed, corrected or rejected.", show_default=False)],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the case; its digest is logged).")
+    ] = None,
+    correct: Annotated[
+        list[str] | None, typer.Option("--set", help="FIELD=VALUE (JSON value) of a correction; repeatable.")
+    ] = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Confirm, correct or reject a claim; the decision is a custody entry."""
+    from factfinder.text import store
+
+    correction: dict[str, Any] | None = None
+    if correct:
+        correction = {}
+        for pair in correct:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"{pair!r}: give FIELD=VALUE", param_hint="--set")
+            try:
+                correction[name] = json.loads(value)
+            except ValueError:
+                correction[name] = value
+    with Case.open(case_dir) as case:
+        rid = store.review(
+            case, claim_id, decision, actor=actor or config.default_actor(), reason=reason, correction=correction
+        )
+    out.print(f"review {rid} recorded: claim {claim_id} {decision}", markup=False)
+
+
 @app.command()
 @fails_cleanly
 def serve(

@@ -6,13 +6,19 @@ no page can be left unguarded by accident.
 
 - **observer** sees only what an investigator has marked publishable.
 - **analyst** sees all evidence, custody and search; witness identities are
-  replaced by pseudonyms and can never be opened.
+  replaced by pseudonyms and can never be opened. Analysts review the claims
+  read from texts (confirm, correct, reject; each decision a custody entry).
 - **investigator** does everything with evidence: adds it, marks it
   publishable, and opens sealed witness fields with the case identity (each
   opening is a custody entry).
 - **admin** manages accounts and settings. It does not see evidence beyond
   what observers see: running the server is not a reason to read testimony.
-  A person who is both keeps two accounts.
+  A person who is both keeps two accounts. An admin may review the claims of
+  published items (the only ones an admin sees).
+
+Observers see the claims of published items and whether each was confirmed,
+corrected or rejected, never who decided it nor why: reviewers' names and
+reasons are for those who review.
 """
 
 from __future__ import annotations
@@ -36,11 +42,12 @@ class Permission(StrEnum):
     PUBLISH = "publish"
     REVEAL_PROTECTED = "reveal-protected"
     MANAGE_USERS = "manage-users"
+    REVIEW_CLAIMS = "review-claims"  # confirm, correct or reject claims read from texts (of items one may see)
 
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OBSERVER: frozenset({Permission.VIEW_PUBLISHED}),
-    Role.ANALYST: frozenset({Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE}),
+    Role.ANALYST: frozenset({Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE, Permission.REVIEW_CLAIMS}),
     Role.INVESTIGATOR: frozenset(
         {
             Permission.VIEW_PUBLISHED,
@@ -48,9 +55,10 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ADD_EVIDENCE,
             Permission.PUBLISH,
             Permission.REVEAL_PROTECTED,
+            Permission.REVIEW_CLAIMS,
         }
     ),
-    Role.ADMIN: frozenset({Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS, Permission.REVIEW_CLAIMS}),
 }
 
 

@@ -1,11 +1,12 @@
 """Processing steps run on new items: idempotent, resumable, safe to re-run.
 
-Two steps so far:
+Three steps so far:
 
 - the search text of each item (its own text when it is a text file, plus the
   sources, notes and file names of its receipts);
 - the media step (``factfinder.media.scan``): metadata, perceptual hashes,
-  matches and clusters of every image and video, and their working copies.
+  matches and clusters of every image and video, and their working copies;
+- the text step (``factfinder.text.store``): claims read from every text item.
 
 Derived data only; evidence is never touched, and running a step twice
 changes nothing.
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from factfinder.db import engine as dbengine
 from factfinder.db.models import Item, ItemText, Receipt
 from factfinder.media import scan
+from factfinder.text import store as text_store
 from factfinder.vault.case import Case
 
 MAX_TEXT_BYTES = 2 << 20  # longer texts are indexed by their first 2 MiB
@@ -70,4 +72,5 @@ def process(
 ) -> scan.ScanReport:
     """Run every step on the given items (or on everything not yet processed)."""
     index_items(case, digests=digests)
+    text_store.read_items(case, list(digests) if digests is not None else None)
     return scan.scan_case(case, digests=digests, progress=media_progress, workers=workers)

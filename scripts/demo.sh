@@ -13,7 +13,8 @@ rm -rf "$CASE" "$OUT"
 mkdir -p "$OUT"
 export FACTFINDER_ACTOR=demo
 factfinder init "$CASE" --title "Zhanaozen, December 2011 (demo)"
-factfinder add "$CASE" "$TESTDATA/corpus" --source "news report (founding document)" --channel files
+factfinder add "$CASE" "$TESTDATA/corpus" --source "news report (founding document)" --channel files \
+  --collected-at 2011-12-22
 factfinder add "$CASE" "$TESTDATA/pdq" "$TESTDATA/video" --source "reposted media (test set)" --channel usb \
   --collected-by "courier (placeholder)"
 factfinder add "$CASE" samples --channel files
@@ -27,6 +28,22 @@ echo
 factfinder media clusters "$CASE" > "$OUT/media-clusters.txt"
 head -n 30 "$OUT/media-clusters.txt"
 echo "(all clusters and the reasons for each ranking: $OUT/media-clusters.txt)"
+echo
+# Claims from text: the texts were read as they were added. The founding article as one ACLED-style row,
+# and every figure the case's texts give, each with its words, qualifier and stance.
+factfinder text code "$TESTDATA/corpus/zhanaozen-observers-2011.txt" --published 2011-12-22 \
+  | python3 -c 'import json,sys; row=json.load(sys.stdin); row.pop("spans"); print(json.dumps(row, indent=1, ensure_ascii=False))'
+factfinder text list "$CASE" --limit 100000 > "$OUT/claims.jsonl"
+python3 - "$OUT/claims.jsonl" <<'PY'
+import json, sys
+claims = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+print(f"{len(claims)} claims read from the case's texts; the figures:")
+for c in claims:
+    if c["kind"] == "count":
+        how = [k for k in ("reported", "hedged", "negated", "future") if c[k]]
+        print(f'  {c["what"]:<9} {c["low"]!s:>6}  {c["qualifier"]:<9} "{c["quote"]}"' + (f'  ({", ".join(how)})' if how else ""))
+PY
+echo "(all claims: $OUT/claims.jsonl; review them at http://127.0.0.1:${PORT:-8000}/claims)"
 echo
 item=$(factfinder items "$CASE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["sha256"])')
 factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"

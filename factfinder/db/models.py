@@ -319,3 +319,60 @@ class Derivative(Base):
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class TextReading(Base):
+    """That an item's text has been read by a version of the text extractor (done once per version).
+
+    Derived data: deleting it only makes the text stage read the item again."""
+
+    __tablename__ = "text_readings"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(16), nullable=False)
+    lang: Mapped[str] = mapped_column(String(8), nullable=False)
+    published: Mapped[str] = mapped_column(String(10), nullable=False)  # the date relative dates were read against
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # read | empty | error
+    error: Mapped[str | None] = mapped_column(Text)
+    read_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class TextClaim(Base):
+    """A claim read from an item's text, by the extractor or by an analyst correcting it.
+
+    ``body`` is the claim's canonical JSON and ``digest`` its SHA-256; a review's
+    custody entry names that digest, so a reviewed claim edited afterwards no
+    longer verifies. Extractor claims are never edited: a correction is a new
+    claim with ``author`` set and ``corrects_id`` pointing at the original."""
+
+    __tablename__ = "text_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    start: Mapped[int] = mapped_column(Integer, nullable=False)
+    end: Mapped[int] = mapped_column(Integer, nullable=False)
+    quote: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    extractor: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[str] = mapped_column(String(16), nullable=False)
+    author: Mapped[str | None] = mapped_column(String(255))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("text_claims.id"))
+    created_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class ClaimReview(Base):
+    """An analyst's decision on a claim (confirmed, corrected or rejected), logged as ``claim.reviewed``."""
+
+    __tablename__ = "claim_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("text_claims.id"), nullable=False, index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), nullable=False, index=True)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("text_claims.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -10,6 +10,7 @@ first one, because an investigator needs the whole list.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,17 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Derivative, Item, LogTile, Opening, ProtectedField, Publication, Receipt
+from factfinder.db.models import (
+    ClaimReview,
+    Derivative,
+    Item,
+    LogTile,
+    Opening,
+    ProtectedField,
+    Publication,
+    Receipt,
+    TextClaim,
+)
 from factfinder.vault import custody, merkle
 from factfinder.vault.blobs import hash_file
 from factfinder.vault.case import Case
@@ -198,7 +209,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-RECORDED_ACTIONS = (custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED, custody.ITEM_DERIVED)
+RECORDED_ACTIONS = (custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED, custody.ITEM_DERIVED, custody.CLAIM_REVIEWED)
 """Entries besides receipts that each have a database row."""
 
 
@@ -301,6 +312,24 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
                 "step_version": d.step_version,
             },
         )
+    claim_digests = dict(conn.execute(select(TextClaim.id, TextClaim.body)).all())
+    for rv in session.scalars(select(ClaimReview)):
+        row_entry(
+            f"review {rv.id} of claim {rv.claim_id} (entry {rv.log_index})",
+            rv.log_index,
+            {
+                "action": custody.CLAIM_REVIEWED,
+                "actor": rv.actor,
+                "at_vault_clock": rv.at_vault_clock,
+                "item_sha256": sha_of(rv.item_id),
+                "claim_sha256": _body_digest(claim_digests.get(rv.claim_id)),
+                "decision": rv.decision,
+                "correction_sha256": _body_digest(claim_digests.get(rv.correction_id))
+                if rv.correction_id is not None
+                else None,
+                "reason_sha256": _body_digest(rv.reason),
+            },
+        )
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -310,6 +339,11 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
     for index, entry in entries.items():
         if entry.get("action") in (*custody.ITEM_ACTIONS, *RECORDED_ACTIONS) and (index not in seen_indexes):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
+
+
+def _body_digest(body: str | None) -> str | None:
+    """SHA-256 of a claim's stored JSON (or a reason), as its review's custody entry names it."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest() if body is not None else None
 
 
 def _compare(report: AuditReport, subject: str, entry: dict[str, Any], want: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ ITEM_RECEIVED = "item.received"
 PROTECTED_OPENED = "protected.opened"
 ITEM_PUBLISHED = "item.published"
 ITEM_DERIVED = "item.derived"
+CLAIM_REVIEWED = "claim.reviewed"
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 

@@ -8,7 +8,7 @@ Anonymous calls are only the public ones a witness's browser makes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -19,13 +19,18 @@ from factfinder import browse, pipeline
 from factfinder.intake import uploads, webform
 from factfinder.media import redact
 from factfinder.permissions import Permission
+from factfinder.text import store as text_store
+from factfinder.text.corrections import ClaimError, check_correction
 from factfinder.vault import custody, keys
 from factfinder.vault.case import Case, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
-from factfinder.web import mediascan
+from factfinder.web import mediascan, textread
 from factfinder.web.auth import Caller, check_csrf, need
 from factfinder.web.views import (
     checkpoint_status,
+    claim_list,
+    claim_or_404,
+    claims_json,
     cluster_list,
     cluster_view,
     copy_replaces_original,
@@ -33,10 +38,12 @@ from factfinder.web.views import (
     media_view,
     published_copy_or_404,
     receipt_check,
+    text_reading,
     visible_item_or_404,
 )
 
 router = APIRouter(tags=["factfinder"])
+ClaimId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 
 def _case(request: Request) -> Case:
@@ -232,6 +239,78 @@ class ClusterOut(BaseModel):
     candidates: list[EarliestCandidate] = Field(description="most likely earliest and most original first")
 
 
+# -- claims read from texts: the same facts as the item page's claims section and /claims ----------
+
+
+class ClaimReviewOut(BaseModel):
+    """An analyst's decision on a claim; its custody log entry names the claim's SHA-256."""
+
+    decision: str = Field(description="confirmed, corrected or rejected")
+    actor: str
+    reason: str | None
+    correction_id: int | None = Field(description="the claim the analyst wrote in its place, for a correction")
+    log_index: int
+    at_vault_clock: str
+
+
+class ClaimOut(BaseModel):
+    id: int
+    item_sha256: str
+    kind: str = Field(description="count, place, date, actor or event")
+    start: int = Field(description="character offsets of the quote in the item's text")
+    end: int
+    quote: str
+    claim: dict[str, Any] = Field(description="the claim's JSON as stored: what `factfinder text claims` prints")
+    state: str = Field(description="unreviewed, confirmed, corrected or rejected: the latest decision")
+    by_analyst: bool = Field(description="a correction written by an analyst, not the extractor's reading")
+    author: str | None = Field(description="who wrote a correction; null for callers who may not review claims")
+    corrects_id: int | None = Field(description="the claim this one corrects")
+    replaced_by: int | None = Field(description="the newest correction of a corrected claim")
+    reviews: list[ClaimReviewOut] | None = Field(
+        description="every decision, oldest first; null for callers who may not review claims (they see the state)"
+    )
+
+
+class TextReadingOut(BaseModel):
+    version: str = Field(description="the extractor version that read the text")
+    stale: bool = Field(description="read by another version than this server's: read again by `factfinder process`")
+    lang: str
+    published: str = Field(description="the day relative dates were read against")
+    status: str = Field(description="read, empty or error")
+    error: str | None
+
+
+class ItemClaims(BaseModel):
+    sha256: str
+    reading: TextReadingOut | None = Field(description="null until the text step has read the item (or not a text)")
+    claims: list[ClaimOut]
+
+
+class ClaimList(BaseModel):
+    claims: list[ClaimOut]
+    total: int
+    page: int
+    pages: int
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["confirmed", "corrected", "rejected"]
+    reason: str | None = Field(default=None, max_length=4000)
+    correction: dict[str, Any] | None = Field(
+        default=None,
+        max_length=50,
+        description="for `corrected` only: the fields that change (those the claim's kind allows), with their new "
+        "values; the correction is recorded as a new claim by the caller, the original is never edited",
+    )
+
+
+class ReviewOut(BaseModel):
+    review_id: int
+    log_index: int
+    claim: ClaimOut = Field(description="the claim reviewed, with its new state")
+    correction: ClaimOut | None = Field(description="the claim written in its place, for a correction")
+
+
 @router.get("/case")
 def case_summary(request: Request, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> dict[str, Any]:
     case = _case(request)
@@ -341,6 +420,75 @@ def get_cluster(
     return ClusterOut.model_validate(cluster_view(_case(request), cluster_id, who))
 
 
+@router.get("/items/{ref}/claims")
+def get_item_claims(
+    request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]
+) -> ItemClaims:
+    """The claims read from an item's text, in text order; who reviewed them only for those who review claims."""
+    case = _case(request)
+    item = visible_item_or_404(case, ref, who)
+    found = text_store.list_claims(case, item=item, limit=1 << 31) if text_store.is_text(item) else []
+    return ItemClaims.model_validate(
+        {"sha256": item.sha256, "reading": text_reading(case, item, who), "claims": claims_json(case, found, who)}
+    )
+
+
+@router.get("/claims")
+def list_claims(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    kind: Literal["count", "place", "date", "actor", "event"] | None = None,
+    decision: Literal["unreviewed", "confirmed", "corrected", "rejected"] | None = None,
+    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    what: Annotated[str | None, Query(max_length=32, description="what a count counts: killed, injured, ...")] = None,
+    q: Annotated[str | None, Query(max_length=500, description="words the quote contains")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> ClaimList:
+    """The claims read from the case's texts, 50 a page (observers: of published items only)."""
+    case = _case(request)
+    try:
+        found, total, page, pages = claim_list(
+            case, who, kind=kind, decision=decision, event_type=event_type, what=what, q=q or None, page=page
+        )
+    except ClaimError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return ClaimList.model_validate(
+        {"claims": claims_json(case, found, who), "total": total, "page": page, "pages": pages}
+    )
+
+
+@router.post("/claims/{claim_id}/review", status_code=201)
+async def review_claim(
+    request: Request,
+    claim_id: ClaimId,
+    body: ReviewIn,
+    who: Annotated[Caller, Depends(need(Permission.REVIEW_CLAIMS))],
+) -> ReviewOut:
+    """Confirm, correct or reject a claim: one custody entry naming the claim (and its correction) by SHA-256."""
+    await _csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    claim = claim_or_404(case, claim_id, who)
+    try:
+        correction = check_correction(claim.kind, claim.body, body.correction) if body.correction is not None else None
+        review_id = text_store.review(
+            case, claim.id, body.decision, actor=who.account.username, reason=body.reason, correction=correction
+        )
+    except ClaimError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    [rv] = [r for r in text_store.reviews_of(case, claim.id) if r.id == review_id]
+    ids = [claim.id] + ([rv.correction_id] if rv.correction_id is not None else [])
+    out = claims_json(case, [text_store.get_claim(case, i) for i in ids], who)
+    return ReviewOut.model_validate(
+        {
+            "review_id": review_id,
+            "log_index": rv.log_index,
+            "claim": out[0],
+            "correction": out[1] if len(out) > 1 else None,
+        }
+    )
+
+
 @router.get("/items/{ref}/proof", response_class=PlainTextResponse)
 def get_proof(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
     case = _case(request)
@@ -419,6 +567,7 @@ async def add_items(
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
+    textread.schedule(tasks, case, recorded)  # and texts read for claims
     return _receipts(recorded)
 
 
@@ -573,6 +722,7 @@ async def submit(
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
+    textread.schedule(tasks, case, recorded)  # and texts read for claims
     return _receipts(recorded)
 
 

@@ -26,7 +26,7 @@ from starlette.formparsers import MultiPartException
 from factfinder import __version__
 from factfinder.db.engine import UnstorableTextError
 from factfinder.vault.case import Case
-from factfinder.web import security
+from factfinder.web import i18n, security
 from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
 
 HERE = Path(__file__).parent
@@ -58,6 +58,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = security.RateLimiter(settings.login_attempts, 900)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes
     app.state.templates.env.filters["replace_page"] = _replace_page
+    app.state.templates.env.globals["claim_strings"] = claim_strings_for  # the nav link
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from factfinder.web import api, pages
@@ -115,6 +116,11 @@ def _replace_page(params: Any, page: int) -> str:
 
     pairs = [(k, v) for k, v in params.multi_items() if k != "page"]
     return urlencode([*pairs, ("page", str(page))])
+
+
+def claim_strings_for(request: Request) -> dict[str, str]:
+    """The claims pages' strings in the caller's language (``?lang=``, else the browser's, else English)."""
+    return i18n.claim_strings(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:

@@ -1,7 +1,10 @@
-"""Strings of the public submission page in English, Russian and Kazakh.
+"""Strings of the public submission page and of the claims pages in English, Russian and Kazakh.
 
 The submission page is the only page a witness sees, so it is the one that
-speaks their language. The team's pages are in English for now.
+speaks their language. Of the team's pages, the claims read from texts (the
+item page's claims section, ``/claims`` and the nav link to it) are in the
+three languages, picked like the submission page's (``?lang=``, else the
+browser's languages); the rest is in English for now.
 """
 
 from __future__ import annotations
@@ -85,3 +88,211 @@ def pick(requested: str | None, accept_language: str | None) -> str:
         if code in STRINGS:
             return code
     return DEFAULT
+
+
+_CLAIMS: dict[str, tuple[str, str, str]] = {
+    # key: (English, Russian, Kazakh)
+    "lang": ("en", "ru", "kk"),
+    "nav_claims": ("Claims", "Утверждения", "Мәлімдемелер"),
+    "claims": ("Claims", "Утверждения", "Мәлімдемелер"),
+    "claims_title": ("Claims across the case", "Утверждения по делу", "Іс бойынша мәлімдемелер"),
+    "claims_note": (
+        "Statements read from the texts of the case, each tied to its exact words. They are leads to check, "
+        "not facts: analysts confirm, correct or reject them, and every decision is a custody log entry.",
+        "Утверждения, извлечённые из текстов дела; каждое привязано к своим точным словам. Это сведения для "
+        "проверки, а не факты: аналитики подтверждают, исправляют или отклоняют их, и каждое решение "
+        "записывается в журнал хранения.",
+        "Іс мәтіндерінен алынған мәлімдемелер, әрқайсысы өзінің нақты сөздеріне байланған. Бұлар тексерілетін "
+        "мәліметтер, факт емес: талдаушылар оларды растайды, түзетеді немесе қабылдамайды, әр шешім сақтау "
+        "журналына жазылады.",
+    ),
+    "only_published": (
+        "Only the claims of published items are shown.",
+        "Показаны только утверждения из опубликованных материалов.",
+        "Тек жарияланған материалдардың мәлімдемелері көрсетілген.",
+    ),
+    "reading": (
+        "Read by extractor version {version} as {lang}; relative dates read against {published}.",
+        "Прочитано извлекателем версии {version} как текст на языке {lang}; относительные даты отсчитаны от "
+        "{published}.",
+        "Шығарғыштың {version} нұсқасымен {lang} тіліндегі мәтін ретінде оқылды; салыстырмалы күндер "
+        "{published} күнінен есептелді.",
+    ),
+    "stale": (
+        "Read by extractor version {old}; this server's is {new}. The text is read again by "
+        "factfinder process; until then only analysts' claims are listed.",
+        "Прочитано извлекателем версии {old}, а на сервере версия {new}. Текст будет прочитан заново командой "
+        "factfinder process; до тех пор показаны только утверждения аналитиков.",
+        "Шығарғыштың {old} нұсқасымен оқылған, ал серверде {new} нұсқасы. Мәтін factfinder process "
+        "командасымен қайта оқылады; оған дейін тек талдаушылардың мәлімдемелері көрсетіледі.",
+    ),
+    "not_read": (
+        "This text has not been read for claims yet: the text step runs shortly after a text arrives, "
+        "or with factfinder process.",
+        "Этот текст ещё не прочитан: текстовый шаг выполняется вскоре после поступления текста "
+        "или командой factfinder process.",
+        "Бұл мәтін әлі оқылмаған: мәтін қадамы мәтін келгеннен кейін көп ұзамай немесе factfinder process "
+        "командасымен орындалады.",
+    ),
+    "read_error": (
+        "The text could not be read: {error}",
+        "Не удалось прочитать текст: {error}",
+        "Мәтінді оқу мүмкін болмады: {error}",
+    ),
+    "no_claims": (
+        "No claims were found in this text.",
+        "В этом тексте утверждений не найдено.",
+        "Бұл мәтінде мәлімдеме табылмады.",
+    ),
+    "text_cut": (
+        "Only the first {n} characters are shown, with their claims highlighted; the table lists every claim.",
+        "Показаны только первые {n} символов с выделенными утверждениями; в таблице перечислены все утверждения.",
+        "Тек алғашқы {n} таңба белгіленген мәлімдемелерімен көрсетілген; кестеде барлық мәлімдеме бар.",
+    ),
+    "legend": ("Highlighted in the text:", "Выделено в тексте:", "Мәтінде белгіленгені:"),
+    "col_item": ("Item", "Материал", "Материал"),
+    "col_kind": ("Kind", "Вид", "Түрі"),
+    "col_quote": ("Words", "Слова", "Сөздер"),
+    "col_says": ("What it says", "Что утверждается", "Не айтылады"),
+    "col_stance": ("How it is said", "Как сказано", "Қалай айтылған"),
+    "col_review": ("Review", "Проверка", "Тексеру"),
+    "kind_count": ("count", "число", "сан"),
+    "kind_place": ("place", "место", "орын"),
+    "kind_date": ("date", "дата", "күн"),
+    "kind_actor": ("actor", "участник", "қатысушы"),
+    "kind_event": ("event", "событие", "оқиға"),
+    "what_killed": ("killed", "погибшие", "қаза тапқандар"),
+    "what_injured": ("injured", "раненые", "жараланғандар"),
+    "what_detained": ("detained or arrested", "задержанные или арестованные", "ұсталғандар немесе қамалғандар"),
+    "what_missing": ("missing", "пропавшие без вести", "хабарсыз кеткендер"),
+    "what_crowd": ("protesters or crowd", "протестующие или толпа", "наразылық білдірушілер немесе жиын"),
+    "what_police": ("police", "полиция", "полиция"),
+    "what_days": ("days", "дни", "күндер"),
+    "q_exact": ("exactly", "ровно", "дәл"),
+    "q_at_least": ("at least", "не менее", "кемінде"),
+    "q_at_most": ("at most", "не более", "ең көбі"),
+    "q_about": ("about", "около", "шамамен"),
+    "q_range": ("between", "в пределах", "аралығында"),
+    "q_vague": ("a vague word, read as", "неопределённое слово, считается как", "нақты емес сөз, есептелгені"),
+    "geo_1": ("the town itself", "сам населённый пункт", "елді мекеннің өзі"),
+    "geo_2": (
+        "near a town or part of a region",
+        "около населённого пункта или часть региона",
+        "елді мекен маңы немесе өңірдің бір бөлігі",
+    ),
+    "geo_3": ("only the region", "только регион", "тек өңір"),
+    "time_1": ("the day is known", "известен день", "күні белгілі"),
+    "time_2": (
+        "within a week or a few days",
+        "в пределах недели или нескольких дней",
+        "бір апта немесе бірнеше күн ішінде",
+    ),
+    "time_3": ("only the month, or less", "только месяц или менее точно", "тек айы немесе одан да дәлсіз"),
+    "rel_on": ("on", "в день", "күні"),
+    "rel_range": ("from … to", "с … по", "… бастап … дейін"),
+    "rel_until": ("until", "до", "дейін"),
+    "rel_since": ("since", "с", "бастап"),
+    "rel_before": ("before", "раньше", "бұрын"),
+    "rel_after": ("after", "после", "кейін"),
+    "inter_1": ("state forces", "силы государства", "мемлекет күштері"),
+    "inter_2": ("rebels", "повстанцы", "көтерілісшілер"),
+    "inter_3": ("political militias", "политические ополчения", "саяси жасақтар"),
+    "inter_4": ("identity militias", "общинные ополчения", "қауымдық жасақтар"),
+    "inter_5": ("rioters", "участники беспорядков", "тәртіпсіздікке қатысушылар"),
+    "inter_6": ("protesters", "протестующие", "наразылық білдірушілер"),
+    "inter_7": ("civilians", "мирные жители", "бейбіт тұрғындар"),
+    "inter_8": ("external or other forces", "внешние или иные силы", "сыртқы немесе басқа күштер"),
+    "role_group": ("group", "группа", "топ"),
+    "role_organisation": ("organisation", "организация", "ұйым"),
+    "role_person": ("person", "человек", "адам"),
+    "fatalities_n": ("fatalities: {n}", "погибших: {n}", "қаза тапқандар: {n}"),
+    "own": ("the text's own statement", "утверждение самого текста", "мәтіннің өз мәлімдемесі"),
+    "reported": ("reported speech", "чужая речь", "басқаның сөзі"),
+    "reported_by": ("reported by {source}", "со слов: {source}", "дереккөзі: {source}"),
+    "hedged": ("hedged (reportedly, allegedly)", "с оговоркой (якобы, по сообщениям)", "болжалды (мәлімет бойынша)"),
+    "negated": ("negated", "с отрицанием", "терістелген"),
+    "future": ("about the future", "о будущем", "болашақ туралы"),
+    "state_unreviewed": ("not reviewed", "не проверено", "тексерілмеген"),
+    "state_confirmed": ("confirmed", "подтверждено", "расталды"),
+    "state_corrected": ("corrected", "исправлено", "түзетілді"),
+    "state_rejected": ("rejected", "отклонено", "қабылданбады"),
+    "by": ("by {name}, {when}", "проверил(а) {name}, {when}", "тексерген {name}, {when}"),
+    "reason": ("Reason", "Причина", "Себебі"),
+    "reason_optional": ("Reason (optional)", "Причина (необязательно)", "Себебі (міндетті емес)"),
+    "confirm": ("Confirm", "Подтвердить", "Растау"),
+    "reject": ("Reject", "Отклонить", "Қабылдамау"),
+    "correct": ("Correct", "Исправить", "Түзету"),
+    "save_correction": ("Save the correction", "Сохранить исправление", "Түзетуді сақтау"),
+    "correction_note": (
+        "The correction is a new claim under your name, beside the extractor's, which stays as it was. "
+        "The decision is recorded in the custody log.",
+        "Исправление — новое утверждение от вашего имени рядом с утверждением извлекателя, которое остаётся "
+        "как было. Решение записывается в журнал хранения.",
+        "Түзету — шығарғыштың мәлімдемесінің жанындағы сіздің атыңыздан жаңа мәлімдеме, ал шығарғыштікі "
+        "өзгеріссіз қалады. Шешім сақтау журналына жазылады.",
+    ),
+    "correction_of": ("correction of claim #{id}", "исправление утверждения № {id}", "№ {id} мәлімдеменің түзетуі"),
+    "correction_by": ("by {name}", "автор: {name}", "авторы: {name}"),
+    "corrected_see": ("replaced by claim #{id}", "заменено утверждением № {id}", "№ {id} мәлімдемемен ауыстырылды"),
+    "recorded": (
+        "Claim #{id}: {decision}. The decision is in the custody log (entry {entry}).",
+        "Утверждение № {id}: {decision}. Решение записано в журнал хранения (запись {entry}).",
+        "№ {id} мәлімдеме: {decision}. Шешім сақтау журналына жазылды ({entry}-жазба).",
+    ),
+    "review_error": (
+        "The decision was not recorded: {error}",
+        "Решение не записано: {error}",
+        "Шешім жазылмады: {error}",
+    ),
+    "earlier": ("Earlier decisions", "Прежние решения", "Бұрынғы шешімдер"),
+    "in_text": ("show in the text", "показать в тексте", "мәтінде көрсету"),
+    "claim_n": ("Claim #{id}", "Утверждение № {id}", "№ {id} мәлімдеме"),
+    "filter": ("Filter", "Отобрать", "Сүзу"),
+    "any": ("any", "любое", "кез келген"),
+    "f_event_type": ("Event type", "Тип события", "Оқиға түрі"),
+    "f_what": ("What was counted", "Что подсчитано", "Не саналды"),
+    "f_decision": ("Review state", "Состояние проверки", "Тексеру күйі"),
+    "f_q": ("Words contain", "Слова содержат", "Сөздерде бар"),
+    "found": ("Claims found: {n}", "Найдено утверждений: {n}", "Табылған мәлімдемелер: {n}"),
+    "none_match": ("No claims match.", "Подходящих утверждений нет.", "Сәйкес мәлімдеме жоқ."),
+    "page_of": ("Page {page} of {pages}", "Страница {page} из {pages}", "{pages} беттің {page}-беті"),
+    "previous": ("Previous", "Назад", "Алдыңғы"),
+    "next": ("Next", "Вперёд", "Келесі"),
+    "field_low": ("Lowest figure", "Нижняя граница", "Төменгі шегі"),
+    "field_high": (
+        "Highest figure (empty: no upper bound)",
+        "Верхняя граница (пусто — нет)",
+        "Жоғарғы шегі (бос — жоқ)",
+    ),
+    "field_qualifier": ("How the figure is given", "Как дано число", "Сан қалай берілген"),
+    "field_source": ("Who is said to have said it", "Чьи это слова, по тексту", "Мәтін бойынша кімнің сөзі"),
+    "field_name": ("Place name", "Название места", "Жер атауы"),
+    "field_geonameid": ("GeoNames id", "Номер GeoNames", "GeoNames нөмірі"),
+    "field_latitude": ("Latitude", "Широта", "Ендік"),
+    "field_longitude": ("Longitude", "Долгота", "Бойлық"),
+    "field_admin1": ("Region (admin1)", "Регион (admin1)", "Өңір (admin1)"),
+    "field_country": ("Country (ISO code)", "Страна (код ISO)", "Ел (ISO коды)"),
+    "field_precision": ("Precision (ACLED)", "Точность (ACLED)", "Дәлдігі (ACLED)"),
+    "field_earliest": ("Earliest day", "Самый ранний день", "Ең ерте күн"),
+    "field_latest": ("Latest day", "Самый поздний день", "Ең кеш күн"),
+    "field_relation": ("How the text puts it", "Как сказано в тексте", "Мәтінде қалай айтылған"),
+    "field_actor": ("Actor", "Участник", "Қатысушы"),
+    "field_acled_type": ("ACLED actor type", "Тип участника ACLED", "ACLED қатысушы түрі"),
+    "field_role": ("Kind of actor", "Вид участника", "Қатысушы түрі"),
+    "field_sub_event_type": ("Sub-event type", "Подтип события", "Оқиға кіші түрі"),
+    "field_fatalities": (
+        "Fatalities (empty: none stated)",
+        "Погибшие (пусто — не указано)",
+        "Қаза тапқандар (бос — айтылмаған)",
+    ),
+}
+"""The claims pages' strings, one tuple per key so that no language can lack one."""
+
+CLAIM_STRINGS: dict[str, dict[str, str]] = {
+    code: {key: texts[i] for key, texts in _CLAIMS.items()} for i, code in enumerate(LANGUAGES)
+}
+
+
+def claim_strings(requested: str | None, accept_language: str | None) -> dict[str, str]:
+    """The claims pages' strings in the language asked for in the URL, else the browser's, else English."""
+    return CLAIM_STRINGS[pick(requested, accept_language)]

@@ -1,4 +1,4 @@
-"""HTML pages: the public submission page, sign-in, the team's case pages and the media pages."""
+"""HTML pages: the public submission page, sign-in, the team's case pages, the media pages and the claims pages."""
 
 from __future__ import annotations
 
@@ -14,28 +14,39 @@ from factfinder import accounts, browse
 from factfinder.intake import uploads, webform
 from factfinder.media import analyse, redact
 from factfinder.permissions import Permission, Role
+from factfinder.text import store as text_store
+from factfinder.text.claims import KINDS
+from factfinder.text.corrections import COUNT_WHATS, EVENT_TYPES, ClaimError
 from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import IntakeError, ItemNotFoundError, VaultError
-from factfinder.web import i18n, mediascan
-from factfinder.web.app import render
+from factfinder.web import i18n, mediascan, textread
+from factfinder.web.app import claim_strings_for, render
 from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
 from factfinder.web.views import (
+    STATES,
+    claim_list,
+    claim_or_404,
+    claim_rows,
+    claims_view,
     cluster_list,
     cluster_view,
     copy_replaces_original,
+    correction_from_form,
     item_view,
     log_view,
     media_view,
     published_copy_or_404,
     receipt_check,
     visible_item_or_404,
+    with_corrections_after,
 )
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg"}
 SANDBOX = "default-src 'none'; sandbox"  # a served file is shown, never run, whatever it holds
 ClusterId = Annotated[int, Path(ge=0, le=2**31 - 1)]  # item ids (32-bit): larger is no cluster, not an SQL error
+ClaimId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 
 def _case(request: Request) -> Case:
@@ -119,6 +130,7 @@ async def submit(
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)  # after the receipt has gone out
+    textread.schedule(tasks, case, recorded)
     return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
 
 
@@ -260,14 +272,27 @@ def items(
 
 
 @router.get("/items/{ref}")
-def item_page(request: Request, ref: str, who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))]) -> Response:
-    return _item_page(request, who, item_view(_case(request), ref, who))
+def item_page(
+    request: Request,
+    ref: str,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    reviewed: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+) -> Response:
+    """An item; ``reviewed`` (after a review form) says that the decision on that claim was recorded."""
+    return _item_page(request, who, item_view(_case(request), ref, who), reviewed=reviewed)
 
 
-def _item_page(request: Request, who: Caller, view: dict[str, Any], **extra: Any) -> Response:
-    """The item page: receipts and custody from ``view``, plus what the media step found."""
-    media = media_view(_case(request), view["item"], who)
-    return render(request, "item.html", who, v=view, media=media, preview_types=PREVIEW_TYPES, **extra)
+def _item_page(
+    request: Request, who: Caller, view: dict[str, Any], *, reviewed: int | None = None, **extra: Any
+) -> Response:
+    """The item page: receipts and custody from ``view``, plus what the media and text steps found."""
+    case = _case(request)
+    media = media_view(case, view["item"], who)
+    ct = claim_strings_for(request)
+    claims = claims_view(case, view["item"], who, ct, reviewed)
+    return render(
+        request, "item.html", who, v=view, media=media, claims=claims, ct=ct, preview_types=PREVIEW_TYPES, **extra
+    )
 
 
 @router.get("/items/{ref}/original")
@@ -417,6 +442,7 @@ async def add_evidence(
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)
+    textread.schedule(tasks, case, recorded)
     return render(request, "add.html", who, max_bytes=limit, recorded=recorded)
 
 
@@ -436,6 +462,65 @@ def cluster_page(
 ) -> Response:
     """One cluster: its members, how each matched, and which copy is most likely the earliest and why."""
     return render(request, "cluster.html", who, v=cluster_view(_case(request), cluster_id, who))
+
+
+@router.get("/claims")
+def claims_page(
+    request: Request,
+    who: Annotated[Caller, Depends(need(Permission.VIEW_PUBLISHED))],
+    kind: Annotated[str | None, Query(max_length=16)] = None,
+    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    what: Annotated[str | None, Query(max_length=32)] = None,
+    decision: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The claims read from the case's texts, with filters (for observers: of published items only)."""
+    case = _case(request)
+    ct = claim_strings_for(request)
+    f = {"kind": kind, "event_type": event_type, "what": what, "decision": decision, "q": q}
+    f = {k: (v.strip() or None) if v is not None else None for k, v in f.items()}
+    try:
+        found, total, page, pages = claim_list(case, who, page=page, **f)
+    except ClaimError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return render(
+        request,
+        "claims.html",
+        who,
+        ct=ct,
+        f=f,
+        rows=claim_rows(case, with_corrections_after(found), who, ct),
+        total=total,
+        page=page,
+        pages=pages,
+        kinds=KINDS,
+        event_types=EVENT_TYPES,
+        whats=COUNT_WHATS,
+        states=STATES,
+    )
+
+
+@router.post("/claims/{claim_id}/review")
+async def review_claim(
+    request: Request, claim_id: ClaimId, who: Annotated[Caller, Depends(need(Permission.REVIEW_CLAIMS))]
+) -> Response:
+    """Confirm, correct or reject a claim; back to its item, where the decision shows (or what was wrong with it)."""
+    await check_csrf(request, who)
+    assert who.account is not None
+    case = _case(request)
+    claim = claim_or_404(case, claim_id, who)
+    form = await request.form(max_files=0, max_fields=100)
+    decision = _field(form, "decision") or ""
+    try:
+        correction = correction_from_form(claim, form) if decision == "corrected" else None
+        text_store.review(
+            case, claim.id, decision, actor=who.account.username, reason=_field(form, "reason"), correction=correction
+        )
+    except ClaimError as exc:
+        view = item_view(case, claim.item_sha256, who)
+        return _item_page(request, who, view, claim_error=str(exc), status=400)
+    return RedirectResponse(f"/items/{claim.item_sha256}?reviewed={claim.id}#claim-{claim.id}", 303)
 
 
 @router.get("/log")

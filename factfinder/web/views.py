@@ -8,8 +8,9 @@ checkable (digest, type, when and through which channel it arrived).
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import HTTPException
@@ -17,13 +18,35 @@ from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
 from factfinder import browse
-from factfinder.db.models import Derivative, Item, MediaAnalysis, MediaCluster, MediaMatch, Publication
+from factfinder.db.models import (
+    ClaimReview,
+    Derivative,
+    Item,
+    MediaAnalysis,
+    MediaCluster,
+    MediaMatch,
+    Publication,
+    TextClaim,
+    TextReading,
+)
 from factfinder.media import analyse, clusters, earliest, redact, scan
 from factfinder.permissions import Permission, allows
+from factfinder.text import store
+from factfinder.text.claims import KINDS, VERSION
+from factfinder.text.corrections import (
+    EDITABLE,
+    FIELDS,
+    OTHER_FIELD,
+    ClaimError,
+    FieldSpec,
+    check_correction,
+    field_error,
+)
 from factfinder.vault import custody
 from factfinder.vault.case import Case
 from factfinder.vault.checkpoint import Checkpoint
 from factfinder.vault.errors import CheckpointError, VaultError
+from factfinder.web import i18n
 from factfinder.web.auth import Caller
 
 TEXT_PREVIEW_BYTES = 64 << 10
@@ -523,3 +546,441 @@ def _member_summary(a: MediaAnalysis | None) -> str:
     if a.captured_at_claimed:
         parts.append(f"captured {a.captured_at_claimed} (claimed)")
     return ", ".join(parts) or a.kind
+
+
+# -- claims read from texts, cut to what the caller may see ---------------------------------------
+#
+# Whoever may see an item sees the claims read from its text and whether each was
+# confirmed, corrected or rejected: what the team stands by. Who decided, when and
+# why (the reviewer's name, the reason, the custody entry, the author of a correction)
+# is shown only to those who may review claims themselves; an observer learns what
+# the team concluded, not who on the team said so. An observer (and an admin) sees
+# the claims of published items only, as with everything else.
+
+HIGHLIGHT_CHARS = 200_000
+"""The text shown with its claims highlighted is cut here; the table still lists every claim."""
+CLAIM_PAGE = 50
+ALL = 1 << 31  # list_claims' limit when every claim is wanted
+STATES = ("unreviewed", *store.DECISIONS)
+
+
+def claim_or_404(case: Case, claim_id: int, who: Caller) -> store.StoredClaim:
+    """The claim if ``who`` may see the item it was read from; a 404 otherwise, as if it did not exist."""
+    try:
+        claim = store.get_claim(case, claim_id)
+    except ClaimError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if who.only_published:
+        with case.engine.connect() as conn:
+            if not _published(conn, [claim.item_id]):
+                raise HTTPException(404, f"no claim {claim_id}")
+    return claim
+
+
+def _reviewer(who: Caller) -> bool:
+    return allows(who.account.role if who.account else None, Permission.REVIEW_CLAIMS)
+
+
+def _reviews(conn: Connection, ids: list[int]) -> dict[int, list[ClaimReview]]:
+    """Every review of each claim, oldest first."""
+    out: dict[int, list[ClaimReview]] = {}
+    session = Session(bind=conn)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for rv in session.scalars(select(ClaimReview).where(ClaimReview.claim_id.in_(chunk)).order_by(ClaimReview.id)):
+            out.setdefault(rv.claim_id, []).append(rv)
+    return out
+
+
+def _replacements(conn: Connection, ids: list[int]) -> dict[int, int]:
+    """Claim id -> the id of its newest correction."""
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        q = select(TextClaim.corrects_id, TextClaim.id).where(TextClaim.corrects_id.in_(chunk)).order_by(TextClaim.id)
+        for original, correction in conn.execute(q):
+            if original is not None:
+                out[int(original)] = int(correction)
+    return out
+
+
+def _review_json(rv: ClaimReview) -> dict[str, Any]:
+    return {
+        "decision": rv.decision,
+        "actor": rv.actor,
+        "reason": rv.reason,
+        "correction_id": rv.correction_id,
+        "log_index": rv.log_index,
+        "at_vault_clock": rv.at_vault_clock,
+    }
+
+
+def claims_json(case: Case, claims: list[store.StoredClaim], who: Caller) -> list[dict[str, Any]]:
+    """Claims as the API gives them: the claim's JSON, its review state, and (for reviewers) who decided and why."""
+    names = _reviewer(who)
+    ids = [c.id for c in claims]
+    with case.engine.connect() as conn:
+        reviews = _reviews(conn, ids) if names else {}
+        replaced = _replacements(conn, ids)
+    return [
+        {
+            "id": c.id,
+            "item_sha256": c.item_sha256,
+            "kind": c.kind,
+            "start": c.body.get("start"),
+            "end": c.body.get("end"),
+            "quote": c.body.get("quote"),
+            "claim": c.body,
+            "state": c.decision or "unreviewed",
+            "by_analyst": c.author is not None,
+            "author": c.author if names else None,
+            "corrects_id": c.corrects_id,
+            "replaced_by": replaced.get(c.id) if c.decision == "corrected" else None,
+            "reviews": [_review_json(rv) for rv in reviews.get(c.id, [])] if names else None,
+        }
+        for c in claims
+    ]
+
+
+# what a claim says, in words
+
+
+def _num(value: Any) -> str:
+    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _figure(body: dict[str, Any], t: dict[str, str]) -> str:
+    low, high, qualifier = body.get("low"), body.get("high"), body.get("qualifier")
+    if qualifier == "at_most":
+        bounds = _num(high if high is not None else low)
+    elif high is None or high == low:
+        bounds = _num(low)
+    else:
+        bounds = f"{_num(low)}–{_num(high)}"
+    label = t.get(f"q_{qualifier}") if qualifier not in ("exact", "range") else None
+    return f"{label} {bounds}" if label else bounds
+
+
+def _interval(d: dict[str, Any], t: dict[str, str]) -> str:
+    earliest, latest = d.get("earliest"), d.get("latest")
+    text = str(earliest) if earliest == latest or not latest else f"{earliest} – {latest}"
+    relation = d.get("relation")
+    if relation in ("until", "since", "before", "after"):
+        text = f"{t['rel_' + relation]} {text}"
+    precision = t.get(f"time_{d.get('precision')}")
+    return f"{text} ({precision})" if precision else text
+
+
+def claim_says(body: dict[str, Any], t: dict[str, str]) -> str:
+    """What a claim states, in a line: "killed: at least 14", "Zhanaozen (Mangghystau, KZ); ...", ..."""
+    kind = body.get("kind")
+    if kind == "count":
+        what = body.get("what")
+        return f"{t.get(f'what_{what}', str(what))}: {_figure(body, t)}"
+    if kind == "place":
+        where = ", ".join(str(x) for x in (body.get("admin1"), body.get("country")) if x)
+        parts = [f"{body.get('name')} ({where})" if where else str(body.get("name"))]
+        lat, lon = body.get("latitude"), body.get("longitude")
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            parts.append(f"{lat:.4f}, {lon:.4f}")
+        if body.get("geonameid"):
+            parts.append(f"GeoNames {body['geonameid']}")
+        if precision := t.get(f"geo_{body.get('precision')}"):
+            parts.append(precision)
+        return "; ".join(parts)
+    if kind == "date":
+        return _interval(body, t)
+    if kind == "actor":
+        details = [t.get(f"role_{body.get('role')}", "")]
+        if inter := t.get(f"inter_{body.get('acled_type')}"):
+            details.append(f"ACLED {body.get('acled_type')}: {inter}")
+        return f"{body.get('actor')} ({', '.join(d for d in details if d)})"
+    if kind == "event":
+        parts = [" / ".join(str(x) for x in (body.get("event_type"), body.get("sub_event_type")) if x)]
+        actors = body.get("actors")
+        if isinstance(actors, list) and actors:
+            parts.append(", ".join(str(a) for a in actors))
+        place = body.get("place")
+        if isinstance(place, dict) and place.get("name"):
+            parts.append(str(place["name"]))
+        when = body.get("date")
+        if isinstance(when, dict):
+            parts.append(_interval(when, t))
+        if body.get("fatalities") is not None:
+            parts.append(t["fatalities_n"].format(n=_num(body["fatalities"])))
+        return "; ".join(parts)
+    return ""
+
+
+def claim_stance(body: dict[str, Any], t: dict[str, str]) -> list[str]:
+    """How the text holds the claim: reported (by whom), hedged, negated, about the future, or its own statement."""
+    flags = []
+    source = body.get("source")
+    if source:
+        flags.append(t["reported_by"].format(source=source))
+    elif body.get("reported"):
+        flags.append(t["reported"])
+    flags += [t[name] for name in ("hedged", "negated", "future") if body.get(name)]
+    return flags or [t["own"]]
+
+
+# the page: rows, highlighted text, correction forms
+
+
+def _field_label(name: str, t: dict[str, str]) -> str:
+    special = {"what": "f_what", "event_type": "f_event_type", "reported": "reported", "hedged": "hedged"}
+    special |= {"negated": "negated", "future": "future"}
+    return t.get(special.get(name, f"field_{name}"), name)
+
+
+def _choice_label(name: str, value: Any, kind: str, t: dict[str, str]) -> str:
+    key = {
+        "what": f"what_{value}",
+        "qualifier": f"q_{value}",
+        "relation": f"rel_{value}",
+        "role": f"role_{value}",
+        "acled_type": f"inter_{value}",
+        "precision": f"{'geo' if kind == 'place' else 'time'}_{value}",
+    }.get(name)
+    label = t.get(key) if key else None
+    if name in ("acled_type", "precision") and label:
+        return f"{value}: {label}"
+    return label or str(value)
+
+
+def _correction_fields(claim: store.StoredClaim, t: dict[str, str]) -> list[dict[str, Any]]:
+    """The correct form's fields for a claim, filled in with what it says now."""
+    order = list(FIELDS)
+    editable = sorted(EDITABLE.get(claim.kind, ()), key=lambda n: (order.index(n) if n in order else 99, n))
+    out = []
+    for name in editable:
+        spec = FIELDS.get(name, OTHER_FIELD)
+        value = claim.body.get(name)
+        field: dict[str, Any] = {
+            "name": name,
+            "label": _field_label(name, t),
+            "type": spec.type,
+            "value": "" if value is None else str(value),
+            "checked": value is True,
+            "required": not spec.nullable and spec.type not in ("bool", "choice"),
+            "min": spec.low,
+            "max": spec.high,
+            "max_length": spec.max_length,
+        }
+        if spec.type == "choice":
+            choices = list(spec.choices) + ([value] if value is not None and value not in spec.choices else [])
+            field["options"] = [(str(c), _choice_label(name, c, claim.kind, t), c == value) for c in choices]
+        out.append(field)
+    return out
+
+
+def with_corrections_after(claims: list[store.StoredClaim]) -> list[store.StoredClaim]:
+    """Text order, with each correction right after the claim it corrects."""
+    ids = {c.id for c in claims}
+    children: dict[int, list[store.StoredClaim]] = {}
+    for c in claims:
+        if c.corrects_id is not None and c.corrects_id in ids:
+            children.setdefault(c.corrects_id, []).append(c)
+    out: list[store.StoredClaim] = []
+    for root in claims:
+        if root.corrects_id is not None and root.corrects_id in ids:
+            continue
+        stack = [root]
+        while stack:
+            c = stack.pop()
+            out.append(c)
+            stack += reversed(children.get(c.id, []))
+    return out
+
+
+def claim_rows(
+    case: Case, claims: list[store.StoredClaim], who: Caller, t: dict[str, str], *, forms: bool = False
+) -> list[dict[str, Any]]:
+    """What the claims table shows of each claim, in ``t``'s language, cut to what ``who`` may see."""
+    names = _reviewer(who)
+    ids = [c.id for c in claims]
+    with case.engine.connect() as conn:
+        reviews = _reviews(conn, ids) if names else {}
+        replaced = _replacements(conn, ids)
+    rows = []
+    for c in claims:
+        state = c.decision or "unreviewed"
+        history = reviews.get(c.id, [])
+        latest = history[-1] if history else None
+        rows.append(
+            {
+                "id": c.id,
+                "item_sha256": c.item_sha256,
+                "kind": c.kind,
+                "kind_text": t.get(f"kind_{c.kind}", c.kind),
+                "start": c.body.get("start"),
+                "end": c.body.get("end"),
+                "quote": str(c.body.get("quote", "")),
+                "says": claim_says(c.body, t),
+                "stance": claim_stance(c.body, t),
+                "state": state,
+                "state_text": t.get(f"state_{state}", state),
+                "superseded": state in ("corrected", "rejected"),
+                "corrects_id": c.corrects_id,
+                "author": c.author if names else None,
+                "replaced_by": replaced.get(c.id) if state == "corrected" else None,
+                "reviewed_by": latest.actor if latest else None,
+                "reviewed_at": latest.at_vault_clock if latest else None,
+                "reason": latest.reason if latest else None,
+                "log_index": latest.log_index if latest else None,
+                "earlier": [
+                    {
+                        "state_text": t.get(f"state_{rv.decision}", rv.decision),
+                        "by": t["by"].format(name=rv.actor, when=rv.at_vault_clock),
+                        "reason": rv.reason,
+                    }
+                    for rv in history[:-1]
+                ],
+                "fields": _correction_fields(c, t) if forms else [],
+                "in_text": False,
+            }
+        )
+    return rows
+
+
+def _highlight(text: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text cut at every start and end of a claim, each piece with the claims that cover it.
+
+    Claims overlap ("at least 14 people" inside the sentence an event covers), so
+    no claim gets an element of its own: each piece between two boundaries is one
+    ``<mark>`` naming every claim over it, and the HTML nests nothing."""
+    spans = []
+    for r in rows:
+        start, end = r["start"], r["end"]
+        if r["superseded"] or not isinstance(start, int) or not isinstance(end, int):
+            continue
+        if 0 <= start < end <= len(text) and text[start:end] == r["quote"]:
+            spans.append(r)
+            r["in_text"] = True
+    cuts = sorted({0, len(text), *(r["start"] for r in spans), *(r["end"] for r in spans)})
+    starting: dict[int, list[dict[str, Any]]] = {}
+    for r in spans:
+        starting.setdefault(r["start"], []).append(r)
+    active: list[dict[str, Any]] = []
+    out = []
+    for a, b in itertools.pairwise(cuts):
+        active = [r for r in active if r["end"] > a] + starting.get(a, [])
+        piece: dict[str, Any] = {"text": text[a:b], "at": a, "claims": [r["id"] for r in active]}
+        if active:
+            piece["kinds"] = sorted({r["kind"] for r in active})
+            piece["title"] = "\n".join(f"#{r['id']} {r['kind_text']}: {r['says']}" for r in active)
+        out.append(piece)
+    return out
+
+
+def text_reading(case: Case, item: Item, who: Caller) -> dict[str, Any] | None:
+    """Whether and how the text step read an item: extractor version, language, the date it read dates against."""
+    with Session(case.engine) as s:
+        reading = s.get(TextReading, item.id)
+        if reading is None:
+            return None
+        return {
+            "version": reading.version,
+            "stale": reading.version != VERSION,
+            "lang": reading.lang,
+            "lang_name": i18n.LANGUAGES.get(reading.lang, reading.lang),
+            "published": reading.published,
+            "status": reading.status,
+            "error": reading.error if not who.only_published else None,  # it may quote the file's name or path
+        }
+
+
+def claims_view(
+    case: Case, item: Item, who: Caller, t: dict[str, str], reviewed: int | None = None
+) -> dict[str, Any] | None:
+    """The item page's claims section: the text with its claims highlighted, and the table (None if not a text)."""
+    if not store.is_text(item):
+        return None
+    reviewer = _reviewer(who)
+    read = text_reading(case, item, who)
+    rows = claim_rows(
+        case, with_corrections_after(store.list_claims(case, item=item, limit=ALL)), who, t, forms=reviewer
+    )
+    segments: list[dict[str, Any]] = []
+    cut = None
+    if rows:
+        text = store.item_text(case, item)
+        if len(text) > HIGHLIGHT_CHARS:
+            text, cut = text[:HIGHLIGHT_CHARS], HIGHLIGHT_CHARS
+        segments = _highlight(text, rows)
+    notice = None
+    if reviewed is not None and reviewer:
+        row = next((r for r in rows if r["id"] == reviewed and r["log_index"] is not None), None)
+        if row is not None:
+            notice = t["recorded"].format(id=row["id"], decision=row["state_text"], entry=row["log_index"])
+    return {
+        "reading": read,
+        "version": VERSION,
+        "rows": rows,
+        "segments": segments if any(p["claims"] for p in segments) else [],
+        "kinds": [k for k in KINDS if any(r["kind"] == k and r["in_text"] for r in rows)],
+        "cut": cut,
+        "can_review": reviewer,
+        "notice": notice,
+    }
+
+
+def claim_list(
+    case: Case,
+    who: Caller,
+    *,
+    kind: str | None = None,
+    event_type: str | None = None,
+    what: str | None = None,
+    decision: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+) -> tuple[list[store.StoredClaim], int, int, int]:
+    """One page of the case's claims with filters (observers: of published items): claims, total, page, pages."""
+    filters: dict[str, Any] = {
+        "kind": kind,
+        "decision": decision,
+        "event_type": event_type,
+        "what": what,
+        "query": q,
+        "published_only": who.only_published,
+    }
+    total = store.count_claims(case, **filters)
+    pages = max(1, -(-total // CLAIM_PAGE))
+    page = min(max(1, page), pages)
+    found = store.list_claims(case, **filters, limit=CLAIM_PAGE, offset=(page - 1) * CLAIM_PAGE)
+    return found, total, page, pages
+
+
+# corrections: what an analyst may enter, checked before the store records it
+
+
+def _from_text(name: str, spec: FieldSpec, raw: str) -> Any:
+    """A form field's text as the value ``_check_value`` expects."""
+    text = raw.strip()
+    if spec.type in ("int", "float", "choice") and not text:
+        return None
+    try:
+        if spec.type == "int":
+            return int(text)
+        if spec.type == "float":
+            return float(text)
+    except ValueError:
+        raise field_error(name, "a whole number" if spec.type == "int" else "a number") from None
+    if spec.type == "choice":
+        return next((c for c in spec.choices if str(c) == text), text)
+    return raw
+
+
+def correction_from_form(claim: store.StoredClaim, form: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields the correct form changed (a checkbox left empty is false), checked."""
+    values: dict[str, Any] = {}
+    for name in EDITABLE.get(claim.kind, ()):
+        spec = FIELDS.get(name, OTHER_FIELD)
+        raw = form.get(name)
+        if spec.type == "bool":
+            values[name] = raw is not None
+        elif isinstance(raw, str):
+            values[name] = _from_text(name, spec, raw)
+    checked = check_correction(claim.kind, claim.body, values)
+    return {k: v for k, v in checked.items() if v != claim.body.get(k)}

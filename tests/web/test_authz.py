@@ -25,12 +25,14 @@ from factfinder import accounts
 from factfinder.intake import uploads, webform
 from factfinder.media import redact, scan
 from factfinder.permissions import Permission, Role, allows
+from factfinder.text import store as text_store
 from factfinder.vault import audit
 from factfinder.web.app import api_routes, route_permission
 from factfinder.web.auth import Caller, need
 from tests.web.conftest import Member, Team
 
 CONTACT = {"witness_name": "Placeholder Aigul Matrix", "witness_phone": "+7 700 555 0101"}
+ZHANAOZEN = "Police opened fire on protesters in Zhanaozen on 16 December 2011, killing at least 14 people."
 
 
 def tiny_png() -> bytes:
@@ -56,6 +58,8 @@ class Fixture:
     target_user: int
     identity: str
     cluster_id: int
+    text_sha: str
+    claim_id: int
     seen: set[tuple[str, str]] = field(default_factory=set)
     counter: int = 0
 
@@ -80,7 +84,12 @@ def world(team: Team, testdata: Path) -> Fixture:
     target = accounts.add_user(case.engine, "target", "another long password", Role.OBSERVER)
     identity = (case.path / "keys" / "witness-identity.age").read_text()
     cluster_id = min(case.resolve(p.sha256).id for p in pair)
-    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity, cluster_id)
+    report = ZHANAOZEN.encode()
+    text = case.add_bytes(report, actor="tester", channel="usb", collected_at_claimed="2011-12-20")
+    case.publish(text.sha256, actor="tester")
+    text_store.read_items(case, [text.sha256])
+    claim_id = text_store.list_claims(case, item=case.resolve(text.sha256))[0].id
+    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity, cluster_id, text.sha256, claim_id)
 
 
 # -- one request per route: what to send, and the status an allowed caller gets ----------------
@@ -156,6 +165,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         200,
         {**_form(who, source="usb stick"), "files": {"files": ("clip.bin", f"clip {w.unique()}".encode())}},
     ),
+    ("GET", "/claims"): lambda w, who: Call("GET", "/claims", 200),
+    ("POST", "/claims/{claim_id}/review"): lambda w, who: Call(
+        "POST", f"/claims/{w.claim_id}/review", 303, _form(who, decision="confirmed")
+    ),
     ("GET", "/log"): lambda w, who: Call("GET", "/log", 200),
     ("GET", "/users"): lambda w, who: Call("GET", "/users", 200),
     ("POST", "/users"): lambda w, who: Call(
@@ -182,6 +195,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("POST", "/api/v1/items/{ref}/publish"): lambda w, who: Call(
         "POST", f"/api/v1/items/{w.sha}/publish", 200, _api(who)
+    ),
+    ("GET", "/api/v1/items/{ref}/claims"): lambda w, who: Call("GET", f"/api/v1/items/{w.text_sha}/claims", 200),
+    ("GET", "/api/v1/claims"): lambda w, who: Call("GET", "/api/v1/claims", 200),
+    ("POST", "/api/v1/claims/{claim_id}/review"): lambda w, who: Call(
+        "POST", f"/api/v1/claims/{w.claim_id}/review", 201, _api(who, json={"decision": "confirmed"})
     ),
     ("GET", "/api/v1/log"): lambda w, who: Call("GET", "/api/v1/log", 200),
     ("POST", "/api/v1/items"): lambda w, who: Call(
@@ -261,8 +279,13 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("GET", "/api/v1/items/{ref}/media"),
             ("GET", "/api/v1/media/clusters"),
             ("GET", "/api/v1/media/clusters/{cluster_id}"),
+            ("GET", "/claims"),
+            ("GET", "/api/v1/items/{ref}/claims"),
+            ("GET", "/api/v1/claims"),
         ]
     },
+    ("POST", "/claims/{claim_id}/review"): P.REVIEW_CLAIMS,
+    ("POST", "/api/v1/claims/{claim_id}/review"): P.REVIEW_CLAIMS,
     ("GET", "/log"): P.VIEW_EVIDENCE,
     ("GET", "/api/v1/log"): P.VIEW_EVIDENCE,
     ("POST", "/items/{ref}/reveal"): P.REVEAL_PROTECTED,

@@ -12,8 +12,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from factfinder.db.models import ApiToken, Opening, Publication, Receipt, Upload, User, WebSession
+from factfinder.db.models import (
+    ApiToken,
+    ClaimReview,
+    Opening,
+    Publication,
+    Receipt,
+    TextClaim,
+    Upload,
+    User,
+    WebSession,
+)
 from factfinder.permissions import Role
+from factfinder.text import store as text_store
 from factfinder.vault import audit
 from factfinder.vault.case import Case
 from factfinder.web.app import Settings, api_routes, create_app
@@ -35,7 +46,7 @@ def state(team: Team) -> dict[str, int]:
     with team.case.engine.connect() as conn:
         counts = {
             table.__tablename__: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-            for table in (Receipt, User, ApiToken, WebSession, Upload, Publication, Opening)
+            for table in (Receipt, User, ApiToken, WebSession, Upload, Publication, Opening, ClaimReview, TextClaim)
         }
         counts["log"] = team.case.log.size(conn)
     counts["blobs"] = len(list(team.case.blobs.digests()))
@@ -208,6 +219,7 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
     target = _users(team)[0].id
     own_token_page = admin.client.post("/account/tokens", data={"csrf_token": admin.csrf, "label": "t"}).text
     token_id = re.findall(r'action="/account/tokens/(\d+)/revoke"', own_token_page)[0]
+    claim = _claim(team)
     forms: dict[tuple[str, str], tuple[Member, str, dict[str, Any]]] = {
         ("POST", "/submit"): (anon, "/submit", {"data": {"testimony": "forged"}}),
         ("POST", "/login"): (anon, "/login", {"data": {"username": USERS[Role.ANALYST], "password": PASSWORD}}),
@@ -220,6 +232,11 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
         ("POST", "/users/{user_id}/enable"): (admin, f"/users/{target}/enable", {}),
         ("POST", "/account/tokens"): (analyst, "/account/tokens", {"data": {"label": "forged"}}),
         ("POST", "/account/tokens/{token_id}/revoke"): (admin, f"/account/tokens/{token_id}/revoke", {}),
+        ("POST", "/claims/{claim_id}/review"): (
+            analyst,
+            f"/claims/{claim}/review",
+            {"data": {"decision": "confirmed"}},
+        ),
         # the JSON API, called from a signed-in browser: the token goes in the X-CSRF-Token header
         ("POST", "/api/v1/items/{ref}/publish"): (investigator, f"/api/v1/items/{sha}/publish", {}),
         ("POST", "/api/v1/uploads"): (analyst, "/api/v1/uploads", {"json": {"size": 1}}),
@@ -236,6 +253,11 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
         ("POST", "/api/v1/submissions"): (analyst, "/api/v1/submissions", {"json": {"testimony": "forged"}}),
         ("POST", "/api/v1/items"): (investigator, "/api/v1/items", {"json": {"uploads": ["none"]}}),
         ("POST", "/api/v1/items/{ref}/reveal"): (investigator, f"/api/v1/items/{sha}/reveal", {"json": {}}),
+        ("POST", "/api/v1/claims/{claim_id}/review"): (
+            analyst,
+            f"/api/v1/claims/{claim}/review",
+            {"json": {"decision": "confirmed"}},
+        ),
     }
     unsafe = {(m, p) for p, m, _ in api_routes(team.app) if m in {"POST", "PUT", "PATCH", "DELETE"}}
     assert unsafe == set(forms), f"state-changing routes without a CSRF check here: {unsafe ^ set(forms)}"
@@ -259,6 +281,23 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
     assert state(team) == before
     assert analyst.client.get("/items").status_code == 200  # the forged sign-out did not sign anyone out
     assert_verified(team)
+
+
+def _claimed_item(team: Team) -> str:
+    """A text whose claims the item page highlights, with a review form for each."""
+    recorded = team.case.add_bytes(
+        b"Police detained 40 people in Zhanaozen on 17 December 2011.", actor="t", channel="usb"
+    )
+    text_store.read_items(team.case, [recorded.sha256])
+    return recorded.sha256
+
+
+def _claim(team: Team) -> int:
+    """A claim to review: read from a report added for the purpose."""
+    text = "Police opened fire on protesters in Zhanaozen on 16 December 2011, killing at least 14 people."
+    recorded = team.case.add_bytes(text.encode(), actor="tester", channel="usb")
+    text_store.read_items(team.case, [recorded.sha256])
+    return text_store.list_claims(team.case, item=team.case.resolve(recorded.sha256))[0].id
 
 
 def test_login_is_rate_limited(team: Team) -> None:
@@ -349,6 +388,8 @@ def test_pages_carry_no_inline_script_or_style(team: Team) -> None:
         (investigator, "/items"),
         (investigator, f"/items/{sha}"),
         (investigator, "/log"),
+        (investigator, "/claims"),
+        (investigator, f"/items/{_claimed_item(team)}"),
         (investigator, "/account"),
         (team.members[Role.ADMIN], "/users"),
     ]:
