@@ -88,13 +88,16 @@ def find_actors(text: str, lang: Lang) -> list[ActorMention]:
 
 
 _STATE_ORGS = re.compile(
-    r"Ministry|Министерств|министрлі|Police|Army|Forces|Guard|Brigade|Battalion|Court|Prosecutor|Office|Service"
-    r"|Committee|Parliament|Government",
+    r"Ministry|Министерств|министрлі|Police|Court|Prosecutor|Office|Service|Committee|Parliament|Government",
     re.IGNORECASE,
 )
+_ARMED_ORGS = re.compile(r"Army|Forces|Guard|Brigade|Battalion|Division|Militia|Regiment|Liberation", re.IGNORECASE)
 
 
 def _organisation_type(name: str) -> int:
-    """State bodies are state forces (1); every other named organisation is civilian (7) here, and
-    an analyst recodes it when it is an armed group the lexicon does not know."""
-    return 1 if _STATE_ORGS.search(name) else 7
+    """State bodies are state forces (1); organisations named like armed units (Division, Brigade,
+    Army) political militias (3); every other named organisation civilian (7) here. An analyst
+    recodes one the lexicon misjudges."""
+    if _STATE_ORGS.search(name):
+        return 1
+    return 3 if _ARMED_ORGS.search(name) else 7

@@ -7,10 +7,13 @@ that follow it within ``WINDOW`` characters (an ACLED note, or a news lead).
 The coding follows ACLED's codebook where it has a rule:
 
 - **fatalities**: deaths in the main event only, the most conservative figure
-  (the low bound: "at least 15" is 15, "dozens" is 12); figures in different
-  sentences are alternatives (the largest conservative figure is kept) unless a
-  sentence adds to them ("another", "also"); "no one was killed" is 0; future
-  and hypothetical deaths are not counted.
+  (the low bound: "at least 15" is 15, "dozens" is 12); a coder's note
+  ("Fatalities coded as 0", "10 fatalities split across 2 events") settles it;
+  figures in different sentences (or clauses a semicolon divides) are reports
+  of the same deaths, of which the smallest is kept, unless a sentence adds to
+  them ("another", "also") or counts other victims (soldiers, then militants);
+  "no one was killed" is 0; future, hypothetical and earlier deaths (the cause
+  of a protest) are not counted.
 - **event_date**: the first date of the event, never after publication; the
   publication date (precision 2) when the text gives none.
 - **location**: the most precise place the main event names (geo_precision 1
@@ -24,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from factfinder.text import claims as claimsmod
-from factfinder.text import dates, events, gazetteer, sentences, stance
-from factfinder.text.model import ActorMention, CountMention, NumberMention, Sentence
+from factfinder.text import counts, dates, events, gazetteer, sentences, stance
+from factfinder.text.model import ActorMention, CountMention, Sentence
 
 WINDOW = 600
 """Characters after the start of the main event's first sentence that still describe it."""
@@ -69,63 +72,76 @@ _TOTAL = re.compile(
 )
 """A figure that is the total of others named beside it."""
 
-_CODED = re.compile(
-    r"(?<!\w)(?:total\s+)?fatalities\s+(?:are\s+|were\s+|have\s+been\s+)?coded\s+as\s+(\d{1,5})(?!\d)", re.I
-)
-"""A coder's own note in the text ("Fatalities coded as 0 (VoJ reported 3 fatalities)") settles it."""
-
 
 def fatalities(reading: claimsmod.Reading, start: int, end: int) -> tuple[int, list[CountMention]]:
     """Deaths in the main event and the figures they were read from.
 
-    Deaths named as the background of the event ("protesting over the killing of a student") are not
-    the event's own."""
-    coded = list(_CODED.finditer(reading.doc.text))
-    if coded:
-        m = coded[-1]
-        return int(m.group(1)), [
-            CountMention(
-                m.start(),
-                m.end(),
-                m.group(),
-                "killed",
-                NumberMention(m.start(1), m.end(1), m.group(1), int(m.group(1)), int(m.group(1)), "exact"),
-            )
-        ]
-    background = events.background_before(reading.doc.lang)
-    by_sentence: dict[Sentence, list[CountMention]] = {}
+    A coder's note in the text ("Fatalities coded as 0 (VoJ reported 3)") settles it. Otherwise deaths named
+    as the background of the event ("protesting over the killing of a student", "a man who had killed his
+    father", "after a pedestrian was killed by a motorist") are not the event's own. In one sentence figures add
+    up ("3 soldiers and 2 civilians"), unless one is a total or a part of another ("12 militants including 2
+    commanders", "3 policemen (2 according to other sources)"). A later sentence adds to what came before when
+    it says so ("also", "another") or counts other victims than any counted before ("2 soldiers were killed.
+    Local sources said 3 militants were killed"); otherwise it is another report of the same deaths, and the
+    larger conservative figure is kept."""
+    text, lang = reading.doc.text, reading.doc.lang
+    note = counts.coded(text, lang)
+    if note is not None:
+        return note.number.low, [note]
+    background = events.background_before(lang)
+    # the units whose figures add up: a sentence, or each of its clauses that a semicolon ends ("at least 10 were
+    # killed, according to X; the government said 2 died": two reports)
+    by_clause: dict[tuple[int, int], list[CountMention]] = {}
+    where: dict[tuple[int, int], Sentence] = {}
     for c in reading.counts:
         if c.what != "killed" or not start <= c.start < end:
-            continue
-        if background.search(reading.doc.text[max(0, c.start - 60) : c.start]):
             continue
         s = sentences.containing(reading.sentences, c.start)
         if s is None:
             continue
-        by_sentence.setdefault(s, []).append(c)
+        if background.search(text[max(s.start, c.start - 60) : c.start]) or counts.background(text, s.start, c, lang):
+            continue
+        key = (s.start, text.count(";", s.start, c.start))
+        by_clause.setdefault(key, []).append(c)
+        where[key] = s
+    clauses = {k: _clause(text, where[k], k[1]) for k in by_clause}
     total = 0
     used: list[CountMention] = []
-    for s, found in sorted(by_sentence.items(), key=lambda kv: kv[0].start):
+    seen: set[str] = set()
+    for key, found in sorted(by_clause.items()):
+        s = where[key]
         value = 0
         kept: list[CountMention] = []
         totals = [c for c in found if _TOTAL.search(c.text)]
         for c in totals or found:  # a sentence that gives its total ("bringing the toll to 16"): the total
-            st = stance.of(s, c.start, c.end, reading.doc.lang)
+            if kept and counts.part_of_another(text, c, lang):
+                continue
+            st = stance.of(s, c.start, c.end, lang)
             if st.future:
                 continue
             kept.append(c)
-            figure = 0 if st.negated else c.number.low
+            share = counts.shared(text, c, lang, s.end)
+            figure = 0 if st.negated else c.number.low if share is None else share
             value = max(value, figure) if totals else value + figure
         if not kept:
             continue
-        if used and _ADDS.search(s.text):
-            total += value
+        groups = set().union(*(counts.victims(c, lang) for c in kept))
+        if used and (_ADDS.search(text, *clauses[key]) or (groups and seen and not groups & seen)):
+            total += value  # more deaths: "another", "also", or other victims than any counted before
             used += kept
-        elif value > total:
+        elif not used or 0 < value < total or total == 0:  # another report of the same deaths: the most conservative
             total, used = value, kept
-        elif not used:
-            used = kept
+        seen |= groups
     return total, used
+
+
+def _clause(text: str, s: Sentence, index: int) -> tuple[int, int]:
+    """The bounds of the ``index``-th clause (0 the first) of sentence ``s`` that semicolons divide."""
+    lo = s.start
+    for _ in range(index):
+        lo = text.index(";", lo, s.end) + 1
+    hi = text.find(";", lo, s.end)
+    return lo, s.end if hi < 0 else hi
 
 
 _STATE = {"Police": "Police Forces of {}", "Special police": "Police Forces of {}", "Military": "Military Forces of {}"}
@@ -188,7 +204,9 @@ def code(reading: claimsmod.Reading) -> dict[str, Any]:
 
     cues = [c for c in reading.cues if start <= c.start < end]
     found = [a for a in reading.actors if start <= a.start < end]
-    decided = events.decide(cues, found, events.perpetrator(doc.text, cues, found, doc.lang))
+    decided = events.labelled(doc.text, doc.lang) or events.decide(
+        cues, found, events.perpetrator(doc.text, cues, found, doc.lang)
+    )
     if decided is None and reading.events:
         e = reading.events[0]
         decided = (e.event_type, e.sub_event_type, events.Cue("", e.start, e.end, e.text))

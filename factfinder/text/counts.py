@@ -186,6 +186,7 @@ class Singular:
     head: bool  # the noun phrase's head must be singular ("the protesters" is no count of one)
     alone: bool  # only with no figure near it in the same clause (a Russian singular verb)
     starts: frozenset[str]  # the words a match begins with: it is tried only where they stand
+    value: int = 1  # 2 for a pair of singular nouns: "a man and his son were killed"
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class Grammar:
     left: re.Pattern[str]
     right: re.Pattern[str]
     right_aux: re.Pattern[str]
+    right_one: re.Pattern[str]  # a figure of one, a noun phrase that may hold "and": "1 scholar and teacher was killed"
     subset: re.Pattern[str]  # before a figure that is part of one given before it: "including 2 children"
     passive: re.Pattern[str]  # in the auxiliaries before a predicate: it befell the figure ("were killed")
     nouns: re.Pattern[str]
@@ -243,7 +245,12 @@ def grammar(lang: Lang) -> Grammar:
     aux = _alt(_entries(data.get("auxiliaries"), "auxiliaries"))
     paren = _alt(_entries(np.get("parenthetical"), "noun_phrase.parenthetical"))
     # "3 people, including a police officer, were killed", "3 people (2 women and a child) were killed"
-    aside = rf"(?:(?:{word})?\s*(?:,\s*{paren}\s+[^,.;:()\n]{{1,60}}?,|\(\s*[^()\n]{{1,60}}\))\s*)?"
+    # or, with no commas, a part named before the predicate: "12 militants including 2 commanders were killed"
+    # and the words of the phrase may go on after a bracket: "2 soldiers (off-duty) on board the bus were killed"
+    aside = (
+        rf"(?:(?:{word})?\s*(?:,\s*{paren}\s+[^,.;:()\n]{{1,60}}?,|\(\s*[^()\n]{{1,60}}\)\s*(?:{word}\s+){{0,4}}?"
+        rf"|{paren}\s+[^,.;:()\n]{{1,50}}?(?=\s))\s*)?"
+    )
     compound = _alt(_entries(np.get("compound_heads"), "noun_phrase.compound_heads"))
     fillers = _alt(_entries(data.get("fillers"), "fillers"))  # "killing all 5", "arrested another 3"
     noun_word = rf"(?!{aux}(?![\w'-])){word}"  # before a count noun: "100 riot police", not "3 were police"
@@ -262,7 +269,8 @@ def grammar(lang: Lang) -> Grammar:
     persons = _alt(_entries(data.get("persons"), "persons"))
     days = what["days"]
     # in `singular` and `none` patterns a noun-phrase word is any word: they are anchored on their predicate
-    any_word = r"(?:[^\W\d_]|\d+-)(?:[\w'-]|\.(?=[^\W\d_]))*"
+    # an age written without hyphens is a word of the phrase too: "a 13 year old boy was killed"
+    any_word = r"(?:[^\W\d_]|\d+-|\d+(?=\s+years?\s+old\b))(?:[\w'-]|\.(?=[^\W\d_]))*"
     # {ASIDE}: the last word of a noun phrase and an aside after it ("my neighbour's son, 23, was killed")
     subst = {"{W}": any_word, "{AUX}": aux, "{ASIDE}": rf"(?:{any_word},[^,.;\n]{{1,30}},\s+)?"}
 
@@ -285,6 +293,7 @@ def grammar(lang: Lang) -> Grammar:
             bool(s.get("object") or s.get("head")),
             bool(s.get("alone")),
             starts(s),
+            int(s.get("value", 1)),
         )
         for s in data.get("singular") or []
     )
@@ -306,6 +315,12 @@ def grammar(lang: Lang) -> Grammar:
         ),
         right_aux=re.compile(
             rf"{_GAP}(?P<np>{phrase}){aside}(?P<aux>(?:{aux}\s+)+){table('after_with_aux', PREDICATES)}{_END}", flags
+        ),
+        right_one=re.compile(
+            rf"{_GAP}(?P<np>(?:(?:{word}|{coordination})\s+){{0,{int(np.get('max_words', 6))}}}?)"
+            rf"(?P<aux>{_alt(_entries(data.get('singular_auxiliaries'), 'singular_auxiliaries'))}\s+(?:{aux}\s+)*)"
+            rf"{table('after', PREDICATES)}{_END}",
+            flags,
         ),
         subset=re.compile(rf"{_START}{paren}\s*$", flags),
         passive=re.compile(
@@ -400,7 +415,8 @@ class CountReader:
         left = g.left.search(t, max(lo, m.start - 80), m.start)  # "detained 12 of them" is 12 detained
         if left is not None and left.lastgroup:
             return Tie(cast(CountWhat, left.lastgroup), left.start(), self.persons_end(m.end, hi), "left")
-        for pattern in (g.right, g.right_aux):
+        patterns = (g.right, g.right_aux, g.right_one) if m.low == m.high == 1 else (g.right, g.right_aux)
+        for pattern in patterns:
             right = pattern.match(t, after)  # its noun phrase holds no digits, but an aside may
             if right is None or not right.lastgroup:
                 continue
@@ -502,10 +518,16 @@ class CountReader:
 
     def singular_head(self, s: Singular, found: re.Match[str]) -> bool:
         """Whether the noun phrase names one: no collective noun in it ("a group of protesters was arrested"),
-        and for patterns with ``head`` a singular head ("killing the driver", not "killing the protesters")."""
+        and for patterns with ``head`` a singular head ("killing the driver", not "killing the protesters"). A
+        pair ("a man and his son") asks the same of its second noun phrase (group np2)."""
+        groups = found.groupdict()
+        if not self.one(s, found.group("figure"), groups.get("np") or ""):
+            return False
+        return "np2" not in groups or self.one(s, "", groups.get("np2") or "")
+
+    def one(self, s: Singular, figure: str, np: str) -> bool:
+        """Whether ``figure`` and the noun phrase ``np`` after it name one person (``singular_head``)."""
         g = self.g
-        figure = found.group("figure").lower()
-        np = found.groupdict().get("np") or ""
         words = [w.lower() for w in np.split()]
         if any(w in g.collective for w in words):
             return False
@@ -516,10 +538,10 @@ class CountReader:
             if w in g.head_stop:
                 break
             head_words.append(w)
-        if figure in g.determiners_one:
+        if figure.lower() in g.determiners_one:
             return True  # "killing a man", "wounding another": one by grammar
         if not head_words:
-            return figure in g.pronouns_one  # "killing him"; "killing the" is no phrase
+            return figure.lower() in g.pronouns_one  # "killing him"; "killing the" is no phrase
         # "killing the driver", "killing her husband", not "killing the protesters", "killing her sons"
         head = re.sub(r"'s?$", "", head_words[-1])
         if head in g.plural_heads:
@@ -560,7 +582,7 @@ class CountReader:
                     continue
                 if self.g.subset.search(self.ntext, max(0, found.start() - 40), found.start()) is not None:
                     continue  # "3 were killed, including a police officer who was shot dead": one of the 3
-                out.append(self.count(s.what, found, 1, upto_np=s.object))
+                out.append(self.count(s.what, found, s.value, upto_np=s.object))
                 blocked.append((found.start(), found.end()))
         return out
 
@@ -619,3 +641,106 @@ def _trimmed(c: CountMention) -> CountMention:
 def find_counts(text: str, lang: Lang) -> list[CountMention]:
     """Every figure in ``text`` tied to what it counts, and the counts of one and none (module docstring)."""
     return CountReader(grammar(lang), text, find_numbers(text, lang)).counts()
+
+
+# --- which counts make a document's toll ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Toll:
+    """The ``toll`` section of ``counts-{lang}.yaml``: which killed counts belong to the event a document reports,
+    and which of them name different victims (and so add up) rather than report the same deaths again."""
+
+    background: re.Pattern[str]  # in the count's sentence before it: deaths before the event
+    within: re.Pattern[str]  # in the count's own words: "a youth who was killed by ..." (a relative clause)
+    part: re.Pattern[str]  # right before a figure: it is part of (or an alternative to) one named before it
+    groups: tuple[tuple[str, re.Pattern[str]], ...]  # victim groups, by name
+    split: re.Pattern[str]  # right after a count: the deaths were shared among several events
+    coded: tuple[re.Pattern[str], ...]  # a coder's own figure for this event
+
+
+@functools.cache
+def toll(lang: Lang) -> Toll:
+    """Load and compile the ``toll`` section of ``counts-{lang}.yaml`` (once per language)."""
+    data: dict[str, Any] = lexicon.load(f"counts-{lang}").get("toll") or {}
+    flags = re.IGNORECASE
+    paren = _alt(_entries((lexicon.load(f"counts-{lang}").get("noun_phrase") or {}).get("parenthetical"), "paren"))
+
+    def any_of(key: str) -> re.Pattern[str]:
+        entries = _entries(data.get(key), f"toll.{key}")
+        return re.compile("|".join(f"(?:{e})" for e in entries) if entries else "(?!)", flags)
+
+    groups = tuple(
+        (name, re.compile(rf"{_START}{_alt(_entries(words, f'toll.groups.{name}'))}{_END}", flags))
+        for name, words in (data.get("groups") or {}).items()
+    )
+    return Toll(
+        background=any_of("background"),
+        within=any_of("within"),
+        part=re.compile(rf"(?:{_START}{paren}\s*|\(\s*)$", flags),
+        groups=groups,
+        split=any_of("split"),
+        coded=tuple(re.compile(p, flags) for p in _entries(data.get("coded"), "toll.coded")),
+    )
+
+
+def background(text: str, sentence_start: int, c: CountMention, lang: Lang) -> bool:
+    """Whether the deaths of ``c`` came before the event its sentence reports: a relative clause ("a man who had
+    killed his father", "justice for a youth who was killed"), the past perfect ("the bus had collided with a car,
+    killing 2") or an accident that set a riot off."""
+    t = toll(lang)
+    before = _normal(text[max(sentence_start, c.start - 160) : c.start])
+    return t.background.search(before) is not None or t.within.search(_normal(c.text)) is not None
+
+
+def part_of_another(text: str, c: CountMention, lang: Lang) -> bool:
+    """Whether the figure of ``c`` stands right after a word that makes it part of a figure before it ("12
+    militants including 2 commanders were killed") or in brackets, an alternative to it ("3 policemen (2
+    according to other sources)")."""
+    return toll(lang).part.search(_normal(text[max(0, c.number.start - 40) : c.number.start])) is not None
+
+
+def victims(c: CountMention, lang: Lang) -> frozenset[str]:
+    """The victim groups the words of ``c`` name ("3 soldiers were killed": state forces); none for people in
+    general ("5 people died", "5 deaths")."""
+    words = _normal(c.text)
+    return frozenset(name for name, pattern in toll(lang).groups if pattern.search(words))
+
+
+def shared(text: str, c: CountMention, lang: Lang, end: int) -> int | None:
+    """The share of this event when the deaths of ``c`` were coded across several events right after it ("6
+    deaths (coded across 6 events)"): the figure divided by the events, rounded; None when they were not."""
+    found = toll(lang).split.match(_normal(text), c.end, end)
+    if found is None:
+        return None
+    events = find_numbers(found.group("events"), lang)
+    if not events or events[0].low < 1:
+        return None
+    return round(c.number.low / events[0].low)
+
+
+def coded(text: str, lang: Lang) -> CountMention | None:
+    """A coder's own figure for this event in the text, the last one given: "Fatalities coded as 0 (VoJ
+    reported 3)", "10 fatalities split across 2 events and coded as 5 for this event", "Unknown fatalities
+    coded as 10 and split between 2 events" (5). Its number is the figure as written; its low is this event's
+    share."""
+    ntext = _normal(text)
+    best: re.Match[str] | None = None
+    for pattern in toll(lang).coded:
+        for found in pattern.finditer(ntext):
+            if best is None or found.start() > best.start():
+                best = found
+    if best is None:
+        return None
+    groups = {k: v for k, v in best.groupdict().items() if v}
+    key = "this" if "this" in groups else "figure"
+    if key not in groups:
+        return None
+    f_start, f_end = best.span(key)
+    value = int(re.sub(r"\D", "", groups[key]) or 0)
+    if key == "figure" and "events" in groups:
+        events = find_numbers(groups["events"], lang)
+        if events and events[0].low >= 1:
+            value = round(value / events[0].low)
+    figure = NumberMention(f_start, f_end, text[f_start:f_end], value, value, "exact")
+    return CountMention(best.start(), best.end(), text[best.start() : best.end()], "killed", figure)

@@ -94,7 +94,10 @@ def _near(cues: Iterable[Cue], kind: str, around: Iterable[Cue], window: int) ->
     return any(c.kind == kind and any(c.start < e + window and c.end > s - window for s, e in spots) for c in cues)
 
 
-VIOLENT = ("attack", "lethal", "armed_clash", "ied", "grenade", "riot", "damage", "looting", "abduction", "sexual")
+VIOLENT = (
+    "attack", "lethal", "armed_clash", "air", "shelling", "chemical", "suicide", "ied", "grenade", "riot", "damage",
+    "looting", "abduction", "sexual",
+)  # fmt: skip
 """Cues of violence: who did it (organised armed men or not) decides between a riot and the rest."""
 
 UNORGANISED = frozenset({5, 6, 7})
@@ -158,13 +161,14 @@ def decide(
     civilians = _near(victims, "civilian_victims", killings, VICTIM_WINDOW)
     armed = _near(victims, "armed_victims", killings, VICTIM_WINDOW)
     violent = [k for k in VIOLENT if k in by]
-    rabble = doer is not None and doer.acled_type in UNORGANISED and doer.role == "group"
+    rabble = doer is not None and doer.acled_type in UNORGANISED and doer.role != "person"
     organised = doer is not None and doer.acled_type not in UNORGANISED
 
     if "weapons" in by and not killings:
         return pick("Strategic developments", "Disrupted weapons use", "weapons")
     protest = "protest" in by or 6 in inter
-    if rabble and violent and not protest:
+    heavy = any(k in by for k in ("air", "shelling", "chemical", "suicide"))  # no crowd does these
+    if rabble and violent and not protest and not heavy:
         return pick("Riots", "Mob violence", *violent)
     for kind, sub in (
         ("chemical", "Chemical weapon"),
@@ -225,6 +229,22 @@ def decide(
     ):
         if kind in by:
             return pick("Strategic developments", sub, kind)
+    return None
+
+
+@functools.cache
+def _labels(lang: Lang) -> list[tuple[re.Pattern[str], str, str]]:
+    entries = lexicon.load(f"events-{lang}").get("labels") or []
+    return [(re.compile(r"\s*(?:" + e["label"] + r")\s*:", re.IGNORECASE), e["type"], e["sub"]) for e in entries]
+
+
+def labelled(text: str, lang: Lang) -> tuple[str, str, Cue] | None:
+    """The event type a note's opening label names ("Arrests: ...", "Movement of forces: ..."), if any."""
+    for pattern, event_type, sub in _labels(lang):
+        m = pattern.match(text)
+        if m is not None:
+            start = len(m.group()) - len(m.group().lstrip())
+            return event_type, sub, Cue("label", start, m.end() - 1, text[start : m.end() - 1])
     return None
 
 

@@ -57,9 +57,10 @@ import pickle
 import re
 import sys
 import time
+import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -71,7 +72,7 @@ from factfinder.text import lexicon
 from factfinder.text.model import GeoPrecision, Lang, Place, PlaceMention
 from factfinder.text.names import ENDINGS, MIN_STEM, fold
 
-VERSION = 1
+VERSION = 2
 """Version of the index format and of the rules that build it: a stored index of another version is rebuilt."""
 
 ENV_PATH = "FACTFINDER_GAZETTEER"
@@ -499,6 +500,8 @@ def _tables(entries: list[_Entry], curated: set[int], data: Any) -> dict[str, An
             score = _score(e, main, i in curated)
             words = name_key(name)
             keys = {words, _DOUBLES.sub(r"\1", words.replace(" ", ""))}
+            if not _CYRILLIC.search(name):
+                keys.add(name_key(_plain(name)))  # as written without its accents: "Sao Goncalo" for São Gonçalo
             for key in keys:
                 if len(key.replace(" ", "")) < MIN_KEY:
                     continue
@@ -563,6 +566,17 @@ def _tables(entries: list[_Entry], curated: set[int], data: Any) -> dict[str, An
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "data_version": data.get("version", 0),
     }
+
+
+_PLAIN = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "ħ": "h"})
+
+
+def _plain(name: str) -> str:
+    """A Latin name without its diacritics, as English news writes it ("São Gonçalo" -> "Sao Goncalo",
+    "Dar‘ā" -> "Dara"): the key of "ç" is that of "ch", of "c" before "o" that of "k", so the accented
+    name's key alone would not meet the plain spelling."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_PLAIN))
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "‘’ʻʼʿʾ`")
 
 
 def _first(value: int | tuple[int, ...]) -> int:
@@ -630,6 +644,8 @@ class _Rules:
     anchor_type: re.Pattern[str]
     anchor_gap: re.Pattern[str]
     particle_before: re.Pattern[str]
+    comma_units: re.Pattern[str]
+    unit_words: re.Pattern[str]
     facilities: frozenset[str]
     list_between: re.Pattern[str]
     neutral: frozenset[str]
@@ -657,6 +673,23 @@ def _after(patterns: Sequence[str], *, flags: int = re.IGNORECASE) -> re.Pattern
         return _NEVER
     alts = "|".join(sorted(patterns, key=len, reverse=True))
     return re.compile(rf"(?:['’]s)?[\s\u00a0]*(?:{alts})(?!\w)", flags)
+
+
+def _comma_units(types: Sequence[str], particles: Sequence[str]) -> re.Pattern[str]:
+    """The admin units an older ACLED note names after a place with commas instead of parentheses: "in Sao
+    Goncalo, Rio de Janeiro, the police...", "in Chora district, Urozgan.", "in Paraguachon, Guajira
+    municipality, Zulia state, ...". One or two capitalised names (each maybe with its type word, which is
+    left out of the name), then the end of the clause: punctuation, or a lower-case word that does not go
+    on with a list ("in Kabul, Kandahar and Herat" is a list of places, not a place and its province)."""
+    word = r"[A-ZÀ-Þ][\w'’‐-]*"
+    joined = "|".join(sorted(particles, key=len, reverse=True))
+    name = rf"{word}(?:[  -](?:{word}|(?:{joined})(?=[  -][A-Z])))*"
+    kind = "|".join(sorted(types, key=len, reverse=True))
+    unit = rf"(?P<name{{k}}>{name})(?:[  ]+(?:{kind}))?"
+    return re.compile(
+        rf",[  ]+{unit.format(k=1)}(?:,[  ]+{unit.format(k=2)})?"
+        rf"(?=[  ]*(?:[.;:)\]]|,[  ]|$)|[  ]+(?!(?:and|or|as well as|&)\b)[a-z])"
+    )
 
 
 @functools.cache
@@ -730,6 +763,10 @@ def _rules(lang: Lang) -> _Rules:
             + r")[\s\u00a0]+)?",
             re.IGNORECASE,
         ),
+        comma_units=_comma_units(get("admin_types"), get("name_particles")) if get("admin_types") else _NEVER,
+        unit_words=re.compile(r"(?i)(?<!\w)(?:" + "|".join(get("admin_types") + get("unit_words")) + r")(?!\w)")
+        if get("admin_types")
+        else _NEVER,
         neutral=frozenset(neutral),
         stop=frozenset(name_key(w) for w in get("stop")),
         stop_unless_cue=frozenset(name_key(w) for w in get("stop_unless_cue")),
@@ -757,6 +794,7 @@ class _Paren:
     place: int = -1  # the entry of the place it annotates
     spelled: int = -1  # a town of its admin1 that its words name in another spelling
     placelike: bool = True  # its words read as a place ("in Xyz", "Xyz village"), not "Armed Group (Nigeria)"
+    comma: bool = False  # written with commas, not brackets: "in Tuzla, Istanbul, ..."
 
 
 @dataclass(slots=True)
@@ -797,6 +835,9 @@ def _capitalised(word: str) -> bool:
 
 
 _VOWELS = re.compile(r"[aeiou]")
+_ARTICLE_BEFORE = re.compile(r"(?<=\s)(?:al|el|ad|ar|as|ash|at|az|an|ad|ed|ez|ul)[-‐‑]$")
+_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|ad|ed|ez|ul) ")
+"""The Arabic article of a region's key, which ACLED's spelling may write apart ("al-Hasakeh") or drop."""
 _QUOTED = re.compile(r"[«\"“„‘'][^\n]*[»\"”“'’]")
 _HYPHEN_AFTER = re.compile(r"[-‐‑]((?:[^\W\d_]|[\u0300-\u036f])+)")
 _HYPHEN_BEFORE = re.compile(r"((?:[^\W\d_]|[\u0300-\u036f])+)[-‐‑]$")
@@ -845,6 +886,7 @@ class Gazetteer:
         self._region_names: dict[int, list[str]] | None = None
         self._region_key_list: list[str] | None = None
         self._region_skeletons: dict[str, list[str]] | None = None
+        self._bare_skeletons: dict[str, list[tuple[str, str]]] = {}
         self._country_regions: dict[int, tuple[list[str], list[int]]] | None = None
         self._region_towns: dict[int, list[tuple[str, int]]] | None = None
 
@@ -951,9 +993,13 @@ class Gazetteer:
                     by_country[self.country[r]][1].append(r)
             self._country_regions = dict(by_country)
             skeletons: dict[str, list[str]] = defaultdict(list)
+            bare: dict[str, list[tuple[str, str]]] = defaultdict(list)
             for key in self.region_keys:
                 skeletons[_skeleton(key)].append(key)
+                stripped = _ARTICLE.sub("", key)
+                bare[_skeleton(stripped)].append((stripped, key))
             self._region_skeletons = skeletons
+            self._bare_skeletons = bare
         return self._region_names
 
     def _regions_named(
@@ -1012,7 +1058,7 @@ class Gazetteer:
         rules = _rules(lang)
         words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         matches = self._matches(text, words, rules)
-        parens = self._parens(text, rules)
+        parens = [p for p in self._parens(text, rules) if not p.comma or self._annotates(text, p, matches, rules)]
         enclosed = [m for m in matches if any(p.start < m.start < p.end for p in parens)]
         matches = [m for m in matches if not any(p.start < m.start < p.end for p in parens)]
         for p in parens:  # the name right before a parenthesis is the place it annotates
@@ -1028,14 +1074,14 @@ class Gazetteer:
         named = {self.country[m.entries[0]] for m in accepted if self.feature[m.entries[0]] == COUNTRY}
         for p in parens:
             anchor = next((m for m in accepted if m.paren is p), None)
+            p.words = _name_before(text, p.anchor)
             if anchor is None:
-                p.words = _name_before(text, p.anchor)
                 typed = bool(text[p.anchor : p.start].strip())  # "Xyz village (Bay)"
                 cued = p.words is not None and bool(
                     rules.cue_before.search(text[max(0, p.words[0] - 48) : p.words[0]].lower())
                 )
                 p.placelike = typed or cued
-            self._resolve_paren(p, anchor, named)
+            self._resolve_paren(p, anchor, named, rules.unit_words)
         # Names inside a parenthesis that annotates no place and names no admin unit are read as any
         # others: "(Serik A., Zhanaozen)".
         resolved = [p for p in parens if p.regions or p.countries or p.anchored]
@@ -1045,7 +1091,7 @@ class Gazetteer:
         accepted = sorted([m for m in matches + enclosed if m.accepted], key=lambda m: m.start)
         self._resolve(accepted, parens)
         self._parts(accepted)
-        self._strangers(accepted)
+        self._strangers(accepted, parens)
         accepted = [m for m in accepted if m.accepted]
         return self._mentions(text, accepted, parens)
 
@@ -1083,12 +1129,41 @@ class Gazetteer:
                 if reading is not None:
                     hit = _Match(start, words[j][1], reading[0], reading[1], ending=reading[2])
                     break
+            if hit is None and not rules.endings and not short_caps:
+                hit = self._spelled_region(text, words, i, key)
             if hit:
                 out.append(hit)
                 i += len(_WORD.findall(text[hit.start : hit.end]))
             else:
                 i += 1
         return out
+
+    def _spelled_region(
+        self, text: str, words: list[tuple[int, int, str]], i: int, key: Callable[[int], str]
+    ) -> _Match | None:
+        """An admin1 region the index spells otherwise, named by up to three words from ``words[i]``
+        ("Idleb" for Idlib, "Al-Hasakeh" for Al-Hasakah, "Urozgan" for Uruzgan): equal but for vowels,
+        five letters or more, and all its readings in one country. Its key is the text's own, so only a
+        cue makes it a place (a near-spelling is no evidence by itself)."""
+        self._region_name_keys()
+        assert self._region_skeletons is not None
+        found: _Match | None = None
+        for size in range(1, min(3, len(words) - i) + 1):
+            j = i + size - 1
+            lower = not words[j][2][0].isupper() and not _ARTICLE.match(key(j) + " ")
+            if size > 1 and (lower or not _GAP.fullmatch(text[words[j - 1][1] : words[j][0]])):
+                break
+            run = " ".join(key(k) for k in range(i, j + 1))
+            if len(run.replace(" ", "")) < 5:
+                continue
+            skeleton = _skeleton(run)
+            spellings = [(k, k) for k in self._region_skeletons.get(skeleton, ())]
+            spellings += self._bare_skeletons.get(skeleton, [])
+            alike = [k for bare, k in spellings if _alike(run, bare, FUZZY_ANYWHERE)]
+            regions = tuple(dict.fromkeys(r for k in alike for r in self.region_keys[k]))
+            if regions and len({self.country[r] for r in regions}) == 1:
+                found = _Match(words[i][0], words[j][1], run, regions, ending=False)
+        return found
 
     def _stem_entries(self, key: str, cyrillic: bool) -> tuple[int, ...]:
         """Names in -а/-я under their stem (Астана under "astan"), for a Cyrillic word only."""
@@ -1123,9 +1198,42 @@ class Gazetteer:
             typed = rules.anchor_type.search(before)
             anchor = pm.start() - (len(before) - (typed.start() if typed else len(before)))
             out.append(_Paren(pm.start(), pm.end(), anchor, parts))
+        for cm in rules.comma_units.finditer(text):
+            if any(p.start <= cm.start() < p.end for p in out):
+                continue
+            parts = [(cm.start(g), cm.end(g), cm.group(g)) for g in ("name1", "name2") if cm.group(g)]
+            if not self._names_unit(parts[-1][2]):
+                continue
+            before = text[max(0, cm.start() - 40) : cm.start()]
+            typed = rules.anchor_type.search(before)
+            anchor = cm.start() - (len(before) - (typed.start() if typed else len(before)))
+            out.append(_Paren(cm.start(), cm.end(), anchor, parts, comma=True))
+        out.sort(key=lambda p: p.start)
         return out
 
-    def _resolve_paren(self, p: _Paren, anchor: _Match | None, countries: set[int]) -> None:
+    def _annotates(self, text: str, p: _Paren, matches: list[_Match], rules: _Rules) -> bool:
+        """Whether admin units written with commas follow a place: a name of the index right before, or
+        words after a locative cue ("in the area of Zholobok, Luhansk")."""
+        if any(m.end <= p.start and rules.anchor_gap.fullmatch(text[m.end : p.start]) for m in matches):
+            return True
+        words = _name_before(text, p.anchor)
+        return words is not None and bool(rules.cue_before.search(text[max(0, words[0] - 48) : words[0]].lower()))
+
+    def _names_unit(self, name: str) -> bool:
+        """Whether a name after a comma is an admin1 region or a country: by a name of the index, or
+        spelled otherwise but for vowels, in one country ("Urozgan")."""
+        key = name_key(name)
+        if any(self.feature[i] != TOWN for i in self.entries(key)):
+            return True
+        if any(self.feature[i] == REGION for i in self.entries(name_key(_strip_generic(name, _generic())))):
+            return True
+        words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(name)]
+        spelled = self._spelled_region(name, words, 0, lambda k: _key(words[k][2])) if words else None
+        return spelled is not None and spelled.end == len(name)
+
+    def _resolve_paren(
+        self, p: _Paren, anchor: _Match | None, countries: set[int], unit_words: re.Pattern[str] = _NEVER
+    ) -> None:
         """Name the admin1 (the last part: a region, else a country) and the admin2 towns within it.
 
         Admin1 names are spelled differently in ACLED and GeoNames ("Ninewa", "Ninawa"), so a name not
@@ -1133,13 +1241,21 @@ class Gazetteer:
         parenthesis, or (for a place the index lacks) of the countries the document names, or, strictly,
         anywhere."""
         last = p.parts[-1]
-        if anchor is not None:
+        country_named = [i for i in self.entries(name_key(last[2])) if self.feature[i] == COUNTRY]
+        by_country = bool(country_named) and not self._regions_named(last[2], fuzzy=False)
+        if by_country:
+            # A country by its name ("Zagreb-Tresnjevka, Croatia"), not a region spelled nearly like it.
+            regions: list[int] = []
+        elif anchor is not None:
             regions = self._regions_named(last[2], {self.country[i] for i in anchor.entries}, FUZZY_REGION - 5)
+            # A region of another country than any the name before it may be in: that name is a village the
+            # index lacks, namesake of towns elsewhere ("Chora district, Urozgan" is none of Greece's Choras).
+            regions = regions or self._regions_named(last[2], fuzzy=False) or self._respelled_region(last[2])
         else:
             # Nearly-spelled admin1 names only after words that read as a place ("in Xyz (Idleb)").
             cutoff = FUZZY_REGION if countries else FUZZY_ANYWHERE
             regions = self._regions_named(last[2], countries, cutoff, fuzzy=p.placelike)
-        if not regions and anchor is not None:
+        if not regions and anchor is not None and not by_country:
             # An admin1 the index names otherwise ("Jammu and Kashmir" for GeoNames' "Kashmir"): the region of
             # the place before it, where one name holds the other.
             key = name_key(last[2])
@@ -1156,7 +1272,9 @@ class Gazetteer:
             if named:
                 p.countries = {self.country[i] for i in named}
                 p.region_part = last
-        if anchor is None and p.regions and p.words is not None:
+        # The words before it may be a town of its admin1 in another spelling ("Dawlat Abad district, Faryab"
+        # for Dowlatabad), whether or not they are also the name of towns elsewhere.
+        if p.regions and p.words is not None and (anchor is None or not self._fits(anchor, p)):
             key = name_key(p.words[2])
             if len(key.replace(" ", "")) >= 4:
                 spelled = [
@@ -1169,22 +1287,46 @@ class Gazetteer:
                     p.spelled = min(spelled, key=lambda t: (-t[0], t[1]))[2]
                     p.place = p.spelled
         for part in p.parts[:-1]:
-            towns = [i for i in self.entries(name_key(part[2])) if self.feature[i] == TOWN]
+            # An admin2 is named after its seat: "Shariatpur Sadar", "Ado LGA", "Kupwara district" is the town.
+            bare = unit_words.sub(" ", part[2]).strip()
+            towns = [
+                i for i in self.entries(name_key(part[2])) or self.entries(name_key(bare)) if self.feature[i] == TOWN
+            ]
             inside = [i for i in towns if self.region[i] in p.regions or self.country[i] in p.countries]
             if inside:
                 p.towns.append((inside[0], part))
 
+    def _respelled_region(self, name: str) -> list[int]:
+        """The regions of one country that ``name`` spells otherwise, but for a vowel or two ("Urozgan" for
+        Oruzgan); none where the likeness is looser ("Manyatta" is not Puerto Rico's Manati)."""
+        words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(name)]
+        found = self._spelled_region(name, words, 0, lambda k: _key(words[k][2])) if words else None
+        if found is None or found.end != len(name):
+            return []
+        return [
+            r
+            for r in found.entries
+            if any(fuzz.ratio(found.key, k) >= FUZZY_REGION for k in self._region_name_keys()[r])
+        ]
+
+    def _fits(self, m: _Match, p: _Paren) -> bool:
+        """Whether some reading of the name lies in a region the parenthesis names."""
+        return any(self.region[i] in p.regions for i in m.entries)
+
     def _judge(self, text: str, m: _Match, rules: _Rules, previous: _Match | None) -> None:
         """Decide whether the match is a place, from the words around it; note its cues and precision."""
-        window = text[max(0, m.start - 48) : m.start].lower()
+        # A lower-case Arabic article belongs to the name: "in al-Hasakeh" is "in" + the name.
+        window = _ARTICLE_BEFORE.sub(" ", text[max(0, m.start - 48) : m.start].lower())
         after = text[m.end : m.end + 60]
         start = _sentence_start(text, m.start)
         features = {self.feature[i] for i in m.entries}
         # A case ending is a cue (Жанаозене, Ақтауға), but not on the first word of a sentence, where
         # every word is capitalised ("Митинги").
-        m.cue = bool(rules.cue_before.search(window)) or (m.ending and rules.endings and not start)
+        # Near a place is at a place: "in the countryside of Tell Abiad", "north of Kabul" are cues too.
+        near_before = bool(rules.near_before.search(window))
+        m.cue = bool(rules.cue_before.search(window)) or near_before or (m.ending and rules.endings and not start)
         if TOWN in features:
-            m.near = bool(rules.near_before.search(window) or rules.near_after.match(after))
+            m.near = near_before or bool(rules.near_after.match(after))
         if len(features) > 1:  # the type word says which ("X city", "X region"); else it is only a cue
             if rules.town_before.search(window) or rules.town_after.match(after):
                 m.kind, m.cue = TOWN, True
@@ -1368,20 +1510,47 @@ class Gazetteer:
             else:
                 m.accepted = False
 
-    def _strangers(self, matches: list[_Match]) -> None:
+    def _strangers(self, matches: list[_Match], parens: list[_Paren]) -> None:
         """In a document about one country, a small place of another that only a cue vouches for is a
-        street or a namesake ("на Арбате" in Moscow is no town of Armenia)."""
+        street, a namesake or an armed group's name ("на Арбате" in Moscow is no town of Armenia; "shelled
+        Bara in the countryside of Idleb" is no Barra of Brazil; "Hamza Division" no town of Uzbekistan).
+
+        The document's country is what its countries, regions, parenthesised admin units and prominent
+        towns agree on. A stranger dropped, the region of that country named after it stands for an
+        unnamed part of it (precision 2): the place the index lacks lies somewhere in it."""
         countries = {
             self.country[m.entries[0]]
             for m in matches
-            if m.accepted and (m.prominent or m.paren is not None) and self.feature[m.entries[0]] != COUNTRY
-        } | {self.country[m.entries[0]] for m in matches if m.accepted and self.feature[m.entries[0]] == COUNTRY}
+            if m.accepted
+            and (
+                m.prominent
+                or m.paren is not None
+                or self.feature[m.entries[0]] != TOWN
+                or self.population[m.entries[0]] >= BIG_TOWN
+            )
+        }
+        for p in parens:
+            countries.update(self.country[r] for r in p.regions[:1])
+            countries.update(p.countries)
         if len(countries) != 1:
             return
         (home,) = countries
-        for m in matches:
+        for k, m in enumerate(matches):
             if m.accepted and not m.prominent and m.paren is None and all(self.country[i] != home for i in m.entries):
                 m.accepted = False
+                region = next(
+                    (
+                        r
+                        for r in matches[k + 1 :]
+                        if r.accepted
+                        and self.feature[r.entries[0]] == REGION
+                        and self.country[r.entries[0]] == home
+                        and r.start - m.end <= 80
+                    ),
+                    None,
+                )
+                if region is not None:
+                    region.part = True
 
     def _kind_filter(self, m: _Match) -> tuple[int, ...]:
         """The candidates of the kind a type word asks for ("X region", "X city"), where there are any."""
@@ -1445,6 +1614,13 @@ class Gazetteer:
             if p.spelled >= 0 and p.words is not None and not p.anchored:
                 s, e, t = p.words
                 out.append(PlaceMention(s, e, t, self.place(p.spelled), 1, 1))
+            if region < 0 and p.region_part is not None and len(p.countries) == 1:
+                # The country it names is a mention of its own ("AKTAU, Kazakhstan, Dec 18"; "in Xyz, Croatia").
+                (cc,) = p.countries
+                s, e, t = p.region_part
+                named = [i for i in self.entries(name_key(t)) if self.feature[i] == COUNTRY and self.country[i] == cc]
+                if named:
+                    out.append(PlaceMention(s, e, t, self.place(named[0]), 3, 1))
             if p.anchored or p.spelled >= 0:
                 if p.region_part is not None and region >= 0:
                     s, e, t = p.region_part

@@ -100,6 +100,8 @@ _NOT_LETTER = re.compile(r"[^a-z]+")
 
 def transliterate(text: str) -> str:
     """Cyrillic letters to Latin by ``CYRILLIC``; Latin letters lose their accents; lower case."""
+    if text.isascii():  # most names in English text: nothing to transliterate or strip
+        return text.lower()
     out = []
     for ch in unicodedata.normalize("NFC", text.lower()):
         if ch in CYRILLIC:
@@ -112,21 +114,37 @@ def transliterate(text: str) -> str:
     return "".join(out)
 
 
-def fold(name: str) -> str:
-    """The spelling-blind key of a name (any script): letters only, variants folded, doubles single."""
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+def _folded(name: str) -> str:
+    """``fold`` without writing doubled letters once (endings are taken off before that)."""
     key = _NOT_LETTER.sub("", transliterate(name))  # before the folds: "$" and "%" are placeholders
     for old, new in FOLDS:
         key = key.replace(old, new)
-    return re.sub(r"(.)\1+", r"\1", key)
+    return key
+
+
+def fold(name: str) -> str:
+    """The spelling-blind key of a name (any script): letters only, variants folded, doubles single."""
+    return _DOUBLE.sub(r"\1", _folded(name))
+
+
+_ENDING_KEYS = sorted({_folded(e) for e in ENDINGS}, key=len, reverse=True)
 
 
 def stems(word: str) -> list[str]:
-    """The key of ``word`` and the keys left when a case ending is taken off it (longest first)."""
-    key = fold(word)
-    out = [key]
-    for ending in sorted({fold(e) for e in ENDINGS}, key=len, reverse=True):
-        if key.endswith(ending) and len(key) - len(ending) >= MIN_STEM:
-            out.append(key[: -len(ending)])
+    """The key of ``word`` and the keys left when a case ending is taken off it (longest first).
+
+    Endings come off before doubled letters are written once, so the ending of Жаңаөзеннің
+    (-нің after a final н) leaves Жаңаөзен, not Жаңаөзе."""
+    raw = _folded(word)
+    out = [_DOUBLE.sub(r"\1", raw)]
+    for ending in _ENDING_KEYS:
+        if raw.endswith(ending) and len(raw) - len(ending) >= MIN_STEM:
+            stem = _DOUBLE.sub(r"\1", raw[: -len(ending)])
+            if stem not in out:
+                out.append(stem)
     return out
 
 

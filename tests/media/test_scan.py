@@ -323,7 +323,7 @@ def test_scan_runs_in_worker_processes_and_gives_the_same_result(tmp_path: Path,
                             select(Item.sha256, MediaHash.variant, MediaHash.hash).join(
                                 MediaHash, MediaHash.item_id == Item.id
                             )
-                        ).tuples()
+                        )
                     )
                 )
         finally:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from factfinder.text import coding, counts
 from factfinder.text.counts import find_counts
 from factfinder.text.model import CountMention, Lang, NumberMention
 
@@ -76,6 +78,17 @@ DISAMBIGUATION: list[tuple[str, list[Expected]]] = [
     ("11 people were killed and 85 injured",
      [("killed", 11, 11, "exact", "11 people were killed"), ("injured", 85, 85, "exact", "85 injured")]),
     ("3 killed, 15 injured", [("killed", 3, 3, "exact", "3 killed"), ("injured", 15, 15, "exact", "15 injured")]),
+    # a part named between a figure and its predicate, with no commas: the whole is still tied
+    ("12 rebels including 2 commanders were killed",
+     [("killed", 12, 12, "exact", "12 rebels including 2 commanders were killed"),
+      ("killed", 2, 2, "exact", "2 commanders were killed")]),
+    # the phrase goes on after a bracket
+    ("4 guards (off duty) on the truck were killed",
+     [("killed", 4, 4, "exact", "4 guards (off duty) on the truck were killed")]),
+    # one person with two titles
+    ("1 local imam and teacher was killed", [("killed", 1, 1, "exact", "1 local imam and teacher was killed")]),
+    ("Two of those detained were later found dead",
+     [("killed", 2, 2, "exact", "Two of those detained were later found dead")]),
     # an aside between the figure's people and the predicate
     ("3 people, including a police officer, were killed",
      [("killed", 3, 3, "exact", "3 people, including a police officer, were killed")]),
@@ -111,6 +124,24 @@ ONE_AND_NONE: list[tuple[str, list[Expected]]] = [
     ("a 25-year-old man was killed", [("killed", 1, 1, "exact", "a 25-year-old man was killed")]),
     ("a protester was shot and later died", [("killed", 1, 1, "exact", "a protester was shot and later died")]),
     ("a woman died of her injuries", [("killed", 1, 1, "exact", "a woman died")]),
+    ("a 14 year old girl was shot to death", [("killed", 1, 1, "exact", "a 14 year old girl was shot to death")]),
+    ("a vendor is killed in the crossfire", [("killed", 1, 1, "exact", "a vendor is killed")]),
+    ("a driver was stoned to death by a mob", [("killed", 1, 1, "exact", "a driver was stoned to death")]),
+    ("an officer of the Unity Front (UF) was killed",
+     [("killed", 1, 1, "exact", "an officer of the Unity Front (UF) was killed")]),
+    ("a nurse who worked at the clinic for years was shot dead",
+     [("killed", 1, 1, "exact", "a nurse who worked at the clinic for years was shot dead")]),
+    # a pair of singular nouns is two; one before a figure is one more
+    ("a trader and his 9-year-old daughter were killed",
+     [("killed", 2, 2, "exact", "a trader and his 9-year-old daughter were killed")]),
+    ("raiders hacked to death a herder and his brother in the hills",
+     [("killed", 2, 2, "exact", "hacked to death a herder and his brother")]),
+    ("a farmer and his three sons were killed",
+     [("killed", 1, 1, "exact", "a farmer"), ("killed", 3, 3, "exact", "three sons were killed")]),
+    ("a farmer and his sons were killed", [("killed", 1, 1, "exact", "a farmer")]),
+    # a headline drops the article
+    ("Gang kills trader in market", [("killed", 1, 1, "exact", "kills trader")]),
+    ("troops killed civilian protesters", []),
     ("gunmen shot a man, killing him", [("killed", 1, 1, "exact", "killing him")]),
     ("gunmen shot dead a local trader", [("killed", 1, 1, "exact", "shot dead a local trader")]),
     ("dissidents killed a social leader in Tumaco", [("killed", 1, 1, "exact", "killed a social leader")]),
@@ -289,3 +320,68 @@ def test_seed_article(testdata: Path) -> None:
         ("killed", 15, None, "at_least", "at least 15 people dead"),
         ("killed", 1, 1, "exact", "one reported death"),
     ]
+
+
+def fatalities(text: str) -> int:
+    """The fatalities of ``text`` coded as one ACLED event."""
+    value = coding.code_text(text, date(2024, 6, 30))["fatalities"]
+    assert isinstance(value, int)
+    return value
+
+
+TOLLS: list[tuple[str, int]] = [
+    # a part of a figure does not replace it, nor does an alternative in brackets
+    ("On 3 June 2024, 12 rebels including 2 commanders were killed in clashes with the army near Tarn.", 12),
+    ("On 3 June 2024, 5 guards (3 according to other sources) were killed when gunmen raided a depot.", 5),
+    # later sentences: other victims add up, the same deaths reported again are an alternative (the smallest)
+    ("On 3 June 2024, rebels attacked an army post near Tarn. 2 soldiers were killed. "
+     "Local officials said 3 rebels were killed.", 5),
+    ("On 3 June 2024, rebels attacked an army post near Tarn, killing 4 soldiers. Officials said 7 people died.", 4),
+    ("On 3 June 2024, rebels attacked an army post near Tarn, killing 4 soldiers. 2 civilians also died.", 6),
+    ("On 3 June 2024, police fired at protesters in Tarn. According to a rights group, at least 9 protesters were "
+     "killed; the governor said 3 people died.", 3),
+    # a coder's note settles it
+    ("On 3 June 2024, 8 fighters were killed in clashes near Tarn. Fatalities coded as 0 (one outlet reported 8).", 0),
+    ("On 3 June 2024, clashes took place near Tarn and Oss (coded separately). 9 fatalities split across 2 events "
+     "and coded as 4 for this event.", 4),
+    ("On 3 June 2024, clashes took place near Tarn, Oss and Vey. Unknown fatalities coded as 10 and spread between "
+     "3 locations.", 3),
+    ("On 3 June 2024, clans clashed in Tarn district, which resulted in 6 deaths (coded across 3 events).", 2),
+    # deaths before the event are not its toll
+    ("On 3 June 2024, residents of Tarn rioted after a cyclist was killed by a truck driver.", 0),
+    ("On 3 June 2024, a lorry collided with a minibus near Tarn, killing 4 people. Residents then set the lorry on "
+     "fire and blocked the road.", 0),
+    ("On 3 June 2024, a mob beat a man who had allegedly killed his uncle in Tarn.", 0),
+    ("On 3 June 2024, villagers attacked the police station in Tarn, demanding justice for a boy who was killed by "
+     "a landlord.", 0),
+    ("On 3 June 2024, two groups of herders clashed in Tarn over a land dispute. 1 person was killed.", 1),
+    # a complementiser is no pronoun: "that one person"
+    ("On 3 June 2024, soldiers fired at a crowd in Tarn. Witnesses said that one person was killed.", 1),
+    ("On 3 June 2024, gunmen killed 15 livestock in Tarn.", 0),
+    # the same rules in Russian and Kazakh
+    ("3 июня 2024 года в Таразе в ходе столкновений погибли 3 человека; по данным МВД, погибли 2 человека.", 2),
+    ("2024 жылғы 3 маусымда Таразда қақтығыс кезінде 3 адам қаза тапты.", 3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), TOLLS)
+def test_fatalities(text: str, expected: int) -> None:
+    assert fatalities(text) == expected
+
+
+def test_toll_helpers() -> None:
+    text = "12 rebels including 2 commanders were killed"
+    whole, part = find_counts(text, "en")
+    assert not counts.part_of_another(text, whole, "en")
+    assert counts.part_of_another(text, part, "en")
+    assert counts.victims(whole, "en") == frozenset({"armed"})
+    [generic] = find_counts("5 people were killed", "en")
+    assert counts.victims(generic, "en") == frozenset()
+    text = "clashes resulted in 6 deaths (coded across 3 events) and 4 injuries"
+    [dead, _] = find_counts(text, "en")
+    assert counts.shared(text, dead, "en", len(text)) == 2
+    note = counts.coded("Unclear fatalities coded as 10 and split between the two events.", "en")
+    assert note is not None and note.number.low == 5 and note.number.text == "10"
+    assert counts.coded("20 fatalities split up between 3 events.", "en") is not None
+    assert counts.coded("Fatalities were not coded.", "en") is None
+    assert counts.coded("погибли 3 человека", "ru") is None

@@ -454,4 +454,75 @@ def test_best_location_town_before_region_before_country() -> None:
     assert best_location(only) is only[0]
 
 
+# --------------------------------------------------------------------------- commas, spellings, strangers
+
+
+def test_admin_units_after_commas_annotate_the_place_before_them() -> None:
+    text = "On 12 March 2019, traders protested in Jundiai, Sao Paulo, over new taxes."
+    found = places(text)
+    assert [(m.text, m.place.feature, m.precision) for m in found] == [
+        ("Jundiai", "town", 1),
+        ("Sao Paulo", "region", 3),
+    ]
+    where = best_location(found)
+    assert where is not None and where.text == "Jundiai" and where.place.admin1 == "Sao Paulo"
+
+
+def test_a_list_of_places_is_no_place_and_its_province() -> None:
+    found = places("Protests were held in Kabul, Kandahar and Herat on Friday.")
+    assert [(m.text, m.place.feature) for m in found] == [("Kabul", "town"), ("Kandahar", "town"), ("Herat", "town")]
+
+
+def test_a_country_after_a_comma_is_a_country_not_a_region_spelled_like_it() -> None:
+    found = places("On 1 May 2019, a rally was held in Novi Zagreb-istok, Croatia, against the mayor.")
+    assert {m.place.country for m in found} == {"HR"}
+    assert [m.place.feature for m in found if m.text == "Croatia"] == ["country"]
+
+
+def test_a_region_spelled_otherwise_after_a_comma() -> None:
+    # Hilmand is GeoNames' Helmand; the unknown district falls back to a part of the province.
+    found = places("On 4 June 2018, militants attacked a checkpoint in Nawa district, Hilmand. Two were wounded.")
+    where = best_location(found)
+    assert where is not None and where.text == "Hilmand"
+    assert (where.place.country, where.place.feature, where.precision) == ("AF", "region", 2)
+
+
+def test_a_place_written_without_accents_meets_the_accented_name(gaz: Gazetteer) -> None:
+    assert any(p.name == "Jundiaí" for p in gaz.lookup("Jundiai"))
+    assert gazetteer._plain("São Gonçalo Dar‘ā Łódź") == "Sao Goncalo Dara Lodz"
+
+
+def test_a_namesake_abroad_loses_to_the_country_the_note_is_about() -> None:
+    found = places("On 7 July 2019, regime forces shelled Orlova in the western countryside of Aleppo.")
+    assert {m.place.country for m in found} == {"SY"}
+    where = best_location(found)
+    assert where is not None and where.place.country == "SY" and where.precision == 2
+
+
+def test_an_admin2_named_after_its_seat_stands_for_the_unknown_village() -> None:
+    found = places("On 3 May 2019, a shop was looted in Xyzpur village (Jessore Sadar, Khulna).")
+    where = best_location(found)
+    assert where is not None and where.text == "Jessore Sadar"
+    assert (where.place.name, where.place.feature, where.precision) == ("Jessore", "town", 2)
+
+
+def test_an_arabic_article_in_lower_case_keeps_the_cue() -> None:
+    found = places("Two groups of fighters clashed on the road near al-Hasakah on Monday.")
+    assert [(m.text, m.place.country) for m in found] == [("Hasakah", "SY")]
+
+
+def test_find_places_never_raises_on_comma_and_bracket_soup() -> None:
+    pieces = ["in", "Kabul", ",", "Kandahar", "(", ")", "district", "Hilmand", "al-", "Croatia", "and", ".", "Sadar"]
+    state = 7
+    for _ in range(400):
+        words = []
+        for _ in range(12):
+            state = (state * 1103515245 + 12345) % 2**31
+            words.append(pieces[state % len(pieces)])
+        text = " ".join(words)
+        for lang in ("en", "ru", "kk"):
+            for m in find_places(text, lang):
+                assert text[m.start : m.end] == m.text
+
+
 # --------------------------------------------------------------------------- speed

@@ -206,7 +206,7 @@ def test_truncated_export_is_refused(exported: tuple[Case, Path], tmp_path: Path
     _, out = exported
     bad = tmp_path / "cut.zip"
     bad.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
-    _assert_refused(bad, tmp_path / "t", "")
+    _assert_refused(bad, tmp_path / "t", r"cut\.zip")
 
 
 def test_cli_export_import_verify(exported: tuple[Case, Path], tmp_path: Path, cli: Cli) -> None:
