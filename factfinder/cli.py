@@ -806,6 +806,15 @@ def _published(value: str | None) -> Any:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint="--published") from None
 
 
+def _lang(text: str, lang: str) -> str:
+    from factfinder.text import language
+
+    try:
+        return language.resolve(text, lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
 def _read_text(path: Path) -> str:
     data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     try:
@@ -841,10 +850,8 @@ def text_claims(
     """Print the claims of a text as JSON lines: kind, span, sentence, stance and what it says."""
     from factfinder.text import claims
 
-    try:
-        found = claims.extract(_read_text(file), _published(published), lang)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    text = _read_text(file)
+    found = claims.extract(text, _published(published), _lang(text, lang))
     for c in found:
         sys.stdout.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
 
@@ -862,14 +869,11 @@ def text_code(
 
     default = _published(published)
     docs = _jsonl_documents(file, default) if jsonl else [("", _read_text(file), default)]
-    try:
-        for doc_id, text, day in docs:
-            row = coding.code_text(text, day, lang, doc_id)
-            if jsonl:
-                row = {"id": doc_id, **row}
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    for doc_id, text, day in docs:
+        row = coding.code_text(text, day, _lang(text, lang), doc_id)
+        if jsonl:
+            row = {"id": doc_id, **row}
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @text_app.command("evaluate")

@@ -11,6 +11,7 @@ entry (``factfinder.text.store``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -96,18 +97,57 @@ def document(text: str, published: date, lang: str = "auto", doc_id: str = "") -
     return Document(text=text, published=published, lang=resolved, id=doc_id, sentences=tuple(sentences.split(text)))
 
 
+BLOCK = 8_000
+"""A longer text is read in blocks of about this many characters, cut between sentences. Some finders compare
+each mention with the others of their text, so a hostile text of megabytes read whole would take hours; in
+blocks it takes time in proportion to its length. A block keeps its own context (the region or year it names)."""
+
+
+def _blocks(text: str, sents: list[Sentence]) -> list[tuple[int, int]]:
+    if len(text) <= BLOCK:
+        return [(0, len(text))]
+    out: list[tuple[int, int]] = []
+    start = 0
+    for s in sents:
+        if s.end - start > BLOCK and s.start > start:
+            out.append((start, s.start))
+            start = s.start
+        while s.end - start > BLOCK:  # one sentence longer than a block: cut it
+            out.append((start, start + BLOCK))
+            start += BLOCK
+    out.append((start, len(text)))
+    return [(a, b) for a, b in out if b > a]
+
+
+def _shift(mentions: list[Any], by: int) -> list[Any]:
+    return [dataclasses.replace(m, start=m.start + by, end=m.end + by) for m in mentions] if by else mentions
+
+
 def read(doc: Document) -> Reading:
-    """Run every finder over ``doc`` once."""
+    """Run every finder over ``doc`` once (block by block when it is long)."""
     text, lang = doc.text, doc.lang
     sents = list(doc.sentences) or sentences.split(text)
-    found_actors = actors.find_actors(text, lang)
-    cues = events.find_cues(text, lang)
+    found_actors: list[ActorMention] = []
+    cues: list[Cue] = []
+    places: list[PlaceMention] = []
+    found_dates: list[DateMention] = []
+    found_counts: list[CountMention] = []
+    for a, b in _blocks(text, sents):
+        block = text[a:b]
+        found_actors += _shift(actors.find_actors(block, lang), a)
+        cues += _shift(events.find_cues(block, lang), a)
+        places += _shift(gazetteer.find_places(block, lang), a)
+        found_dates += _shift(dates.find_dates(block, lang, doc.published), a)
+        found_counts += [
+            dataclasses.replace(c, start=c.start + a, end=c.end + a, number=_shift([c.number], a)[0])
+            for c in counts.find_counts(block, lang)
+        ]
     return Reading(
         doc=doc,
         sentences=sents,
-        places=gazetteer.find_places(text, lang),
-        dates=dates.find_dates(text, lang, doc.published),
-        counts=counts.find_counts(text, lang),
+        places=places,
+        dates=found_dates,
+        counts=found_counts,
         actors=found_actors,
         events=events.find_events(text, lang, sents, found_actors, cues),
         cues=cues,

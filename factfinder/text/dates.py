@@ -105,6 +105,7 @@ of a night; the 15th of a month.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import dataclasses
 import functools
@@ -742,6 +743,10 @@ def _pair(day: date | None) -> tuple[date, date] | None:
 # --- finding -------------------------------------------------------------------------------------------------------
 
 
+_RECENT = 8
+"""Candidates a new core is checked against: the latest few (a date is short, and candidates come in text order)."""
+
+
 def find_dates(text: str, lang: Lang, published: date) -> list[DateMention]:
     """Every mention of a time in ``text``, in text order, none overlapping another, resolved against ``published``.
 
@@ -761,7 +766,9 @@ def find_dates(text: str, lang: Lang, published: date) -> list[DateMention]:
             continue
         for pos in doc.starts.get(rule.leader, ()):
             m = rule.core.match(doc.low, pos)
-            if m is None or any(c[0] <= pos and m.end() <= c[1] for c in candidates):
+            if m is None or any(
+                c[0] <= pos and m.end() <= c[1] for c in candidates[-_RECENT:]
+            ):  # the latest candidates only: they are found in text order, and a date is short
                 continue  # (a core inside a longer candidate cannot win: "May 2022" in "12 May 2022")
             if (made := _candidate(rule, m, doc, resolver)) is not None:
                 candidates.append(made)
@@ -770,10 +777,14 @@ def find_dates(text: str, lang: Lang, published: date) -> list[DateMention]:
     # The longest candidates win; ties go to the earlier start, then to the earlier rule.
     order = sorted(range(len(candidates)), key=lambda i: (candidates[i][0] - candidates[i][1], candidates[i][0], i))
     taken: list[_Candidate] = []
+    spans: list[tuple[int, int]] = []  # the taken spans in start order, for overlap checks by bisection
     for i in order:
         start, end = candidates[i][0], candidates[i][1]
-        if all(end <= s or e <= start for s, e, *_ in taken) and not _blocked(g, doc.low, start, end):
+        at = bisect.bisect_left(spans, (start, start))
+        free = (at == 0 or spans[at - 1][1] <= start) and (at == len(spans) or end <= spans[at][0])
+        if free and not _blocked(g, doc.low, start, end):
             taken.append(candidates[i])
+            spans.insert(at, (start, end))
     taken.sort(key=lambda c: c[0])
 
     mentions: list[DateMention] = []

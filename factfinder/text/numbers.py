@@ -790,7 +790,12 @@ class Reader:
             and k < j + 4
             and (
                 self.norms[k] in self.g.date_joiners
-                or (self.is_digits(k) and self.norms[k].isdigit() and int(self.norms[k]) <= 31)
+                or (
+                    self.is_digits(k)
+                    and self.norms[k].isascii()
+                    and self.norms[k].isdigit()
+                    and int(self.norms[k]) <= 31
+                )
             )
         ):
             k += 1
@@ -809,7 +814,7 @@ class Reader:
 
     def plain_year(self, k: int) -> bool:
         tok = self.norms[k] if k < self.n else ""
-        return len(tok) == 4 and tok.isdigit() and 1800 <= int(tok) <= 2100
+        return len(tok) == 4 and tok.isascii() and tok.isdigit() and 1800 <= int(tok) <= 2100
 
     def money(self, i: int, j: int) -> bool:
         g, norms = self.g, self.norms

@@ -24,6 +24,9 @@ from factfinder.text.model import Lang, Sentence, Stance
 WINDOW = 40
 """Characters before a claim in which a negation or a future marker applies to it."""
 
+SCOPE = 300
+"""Characters on each side of a claim in which its stance is read (a whole ordinary sentence)."""
+
 _CLAUSE_BREAK = re.compile(r"[;:]|,\s+(?:but|while|and|а|но|ал|бірақ)\s|\bbut\b|\bно\b|\bбірақ\b")
 
 
@@ -57,8 +60,10 @@ def _source(text: str) -> str | None:
 def of(sentence: Sentence, start: int, end: int, lang: Lang) -> Stance:
     """The stance of the claim at ``[start, end)`` (document offsets) inside ``sentence``."""
     cues = _cues(lang)
-    s = sentence.text
-    a, b = max(0, start - sentence.start), max(0, end - sentence.start)
+    # Only the claim's neighbourhood of a long sentence: a sentence without a full stop can run for pages.
+    lo = max(sentence.start, start - SCOPE)
+    s = sentence.text[lo - sentence.start : min(sentence.end, end + SCOPE) - sentence.start]
+    a, b = max(0, start - lo), max(0, end - lo)
     reported = False
     source: str | None = None
     for pat in cues.reported:

@@ -90,6 +90,14 @@ def _row(item_id: int, c: Claim, now: str, *, author: str | None = None, correct
     }
 
 
+def unread(case: Case, digests: list[str]) -> list[str]:
+    """Those of ``digests`` that are text items not yet read by this extractor version."""
+    with Session(case.engine) as s:
+        done = select(TextReading.item_id).where(TextReading.version == VERSION)
+        q = select(Item).where(Item.sha256.in_(sorted(set(digests))), ~Item.id.in_(done))
+        return [i.sha256 for i in s.scalars(q) if is_text(i)]
+
+
 def read_items(case: Case, digests: list[str] | None = None, *, again: bool = False) -> ReadReport:
     """Extract the claims of text items not yet read by this extractor version (or all, ``again``).
 
@@ -149,6 +157,15 @@ def read_items(case: Case, digests: list[str] | None = None, *, again: bool = Fa
             )
             conn.execute(delete(TextReading).where(TextReading.item_id.in_(ids)))
             conn.execute(insert(TextReading), readings)
+            kept = {  # reviewed claims stayed: the same claim read again is not added twice
+                (item_id, digest)
+                for item_id, digest in conn.execute(
+                    select(TextClaim.item_id, TextClaim.digest).where(
+                        TextClaim.item_id.in_(ids), TextClaim.author.is_(None), TextClaim.version == VERSION
+                    )
+                )
+            }
+            rows = [r for r in rows if (r["item_id"], r["digest"]) not in kept]
             if rows:
                 conn.execute(insert(TextClaim), rows)
         report.read += len(batch)

@@ -24,7 +24,7 @@ from factfinder.text.corrections import ClaimError, check_correction
 from factfinder.vault import custody, keys
 from factfinder.vault.case import Case, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
-from factfinder.web import mediascan, textread
+from factfinder.web import mediascan
 from factfinder.web.auth import Caller, check_csrf, need
 from factfinder.web.views import (
     checkpoint_status,
@@ -566,8 +566,7 @@ async def add_items(
     except VaultError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
-    mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
-    textread.schedule(tasks, case, recorded)  # and texts read for claims
+    mediascan.schedule(tasks, case, recorded)  # analysed, and texts read for claims, after the response
     return _receipts(recorded)
 
 
@@ -721,8 +720,7 @@ async def submit(
     except IntakeError as exc:
         raise HTTPException(400, str(exc)) from exc
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
-    mediascan.schedule(tasks, case, recorded)  # analysed after the response is sent
-    textread.schedule(tasks, case, recorded)  # and texts read for claims
+    mediascan.schedule(tasks, case, recorded)  # analysed, and texts read for claims, after the response
     return _receipts(recorded)
 
 

@@ -1,4 +1,4 @@
-"""The media scan of what a web submission or an upload has just recorded, run after the response.
+"""The media scan and the text step of what a web submission or an upload has just recorded, after the response.
 
 A witness on a failing connection must get their receipt at once, so the
 analysis (decoding, hashing, matching: seconds for a photo, minutes for a long
@@ -9,7 +9,9 @@ has gone out.
 The scan itself runs in a child process, for the same reason ``media scan``
 decodes in worker processes: the files come from anyone, and a decoder that
 crashes or hangs on a hostile file must take down a disposable process, not
-the server every witness depends on. Only one scan runs at a time per server
+the server every witness depends on. New texts are read for claims in the same
+child: a hostile text of a few megabytes of capitalised words keeps the place
+finder busy for a minute, which must not hold the server's interpreter. Only one scan runs at a time per server
 process (a second submission's digests are queued and picked up by the scan
 already running), so a burst of submissions cannot start a crowd of decoders
 or tie up the worker threads that serve pages.
@@ -47,9 +49,14 @@ def media_digests(recorded: Sequence[Recorded]) -> list[str]:
     return sorted({r.sha256 for r in recorded if analyse.media_kind(r.media_type) is not None})
 
 
+def text_digests(recorded: Sequence[Recorded]) -> list[str]:
+    """The digests among ``recorded`` that the text step reads for claims."""
+    return sorted({r.sha256 for r in recorded if r.media_type.startswith("text/")})
+
+
 def schedule(tasks: BackgroundTasks, case: Case, recorded: Sequence[Recorded]) -> None:
-    """Have the media items among ``recorded`` analysed after the response is sent (nothing if none)."""
-    digests = media_digests(recorded)
+    """Have the media items among ``recorded`` analysed, and its texts read, after the response is sent."""
+    digests = sorted({*media_digests(recorded), *text_digests(recorded)})
     if digests and not case.read_only:
         tasks.add_task(scan_digests, case, digests)
 
@@ -92,8 +99,9 @@ def _scan(case: Case, digests: list[str]) -> None:
     Items already analysed (a file sent again) start no process at all.
     """
     from factfinder.media import scan
+    from factfinder.text import store
 
-    todo = [sha for _, sha, _ in scan.pending(case, digests=digests)]
+    todo = sorted({sha for _, sha, _ in scan.pending(case, digests=digests)} | set(store.unread(case, digests)))
     if not todo:
         return
     if _run_child(case.path, todo) == "crashed" and len(todo) > 1:
@@ -133,9 +141,11 @@ def _child(case_dir: str, digests: list[str], out: Connection) -> None:
     """In the child process: open the case by its folder, scan, report counts (or the exception's type only)."""
     try:
         from factfinder.media import scan
+        from factfinder.text import store
 
         with Case.open(Path(case_dir)) as case:
             report = scan.scan_case(case, digests=digests, workers=1)
+            store.read_items(case, digests)
         out.send(("ok", report.analysed, report.partial, report.failed))
     except Exception as exc:
         out.send(("error", type(exc).__name__))

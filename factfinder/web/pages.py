@@ -20,7 +20,7 @@ from factfinder.text.corrections import COUNT_WHATS, EVENT_TYPES, ClaimError
 from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import IntakeError, ItemNotFoundError, VaultError
-from factfinder.web import i18n, mediascan, textread
+from factfinder.web import i18n, mediascan
 from factfinder.web.app import claim_strings_for, render
 from factfinder.web.auth import SESSION_COOKIE, Caller, check_csrf, need
 from factfinder.web.views import (
@@ -130,7 +130,6 @@ async def submit(
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)  # after the receipt has gone out
-    textread.schedule(tasks, case, recorded)
     return render(request, "submitted.html", who, t=t, lang=code, recorded=recorded)
 
 
@@ -442,7 +441,6 @@ async def add_evidence(
 
     pipeline.index_items(case, digests=[r.sha256 for r in recorded])
     mediascan.schedule(tasks, case, recorded)
-    textread.schedule(tasks, case, recorded)
     return render(request, "add.html", who, max_bytes=limit, recorded=recorded)
 
 

@@ -148,3 +148,16 @@ def test_a_demonstration_frames_the_shooting_in_a_later_sentence() -> None:
         ("Protests", "Excessive force against protesters"),
     ]
     assert found[1].text == "shooting live rounds"
+
+
+def test_hostile_text_is_read_in_blocks_with_exact_offsets() -> None:
+    from datetime import date
+
+    from factfinder.text import claims
+
+    text = "Police killed 5 ² people in Almaty (Kazakhstan) on 12 May. " * 400 + "no full stop " * 2000
+    found = claims.extract(text, date(2020, 6, 1))
+    assert len(text) > 2 * claims.BLOCK
+    assert all(text[c.start : c.end] == c.quote for c in found)
+    killed = [c for c in found if c.kind == "count" and c.data["what"] == "killed"]
+    assert len(killed) == 400 and {c.data["low"] for c in killed} == {5}

@@ -72,7 +72,9 @@ def test_reviews_are_custody_entries_and_corrections_are_new_claims(case: Case) 
     assert logged[1]["actor"] == "analyst-2" and logged[1]["correction_sha256"]
     assert "later toll" not in json.dumps(logged)  # only the reason's digest is in the log
     assert audit.verify_case(case).ok
+    before = len(store.list_claims(case))
     assert store.read_items(case, again=True).read == 1  # a new reading keeps reviewed claims
+    assert len(store.list_claims(case)) == before  # and does not add them a second time
     assert store.get_claim(case, killed.id).decision == "corrected"
     assert audit.verify_case(case).ok
 
