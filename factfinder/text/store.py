@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from factfinder.db import engine as dbengine
@@ -365,6 +366,21 @@ def review(
             raise ClaimError("the correction changes nothing; confirm the claim instead")
     case.log._require_signer()
     now = custody.vault_clock()
+    try:
+        return _record_review(case, original, decision, actor, reason, new_body, now)
+    except IntegrityError as exc:  # the claim went while we judged it (the item was read again)
+        raise ClaimError(f"claim {claim_id} changed while it was being reviewed; look at it again") from exc
+
+
+def _record_review(
+    case: Case,
+    original: StoredClaim,
+    decision: str,
+    actor: str,
+    reason: str | None,
+    new_body: dict[str, Any] | None,
+    now: str,
+) -> int:
     with dbengine.write_transaction(case.engine) as conn:
         head = case.log.head(conn, lock=True)
         correction_id: int | None = None

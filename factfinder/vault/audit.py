@@ -312,8 +312,22 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
                 "step_version": d.step_version,
             },
         )
-    claim_digests = dict(conn.execute(select(TextClaim.id, TextClaim.body)).all())
+    reviewed = select(ClaimReview.claim_id).union(
+        select(ClaimReview.correction_id).where(ClaimReview.correction_id.isnot(None))
+    )
+    claim_rows = {
+        cid: (item_id, body, digest)
+        for cid, item_id, body, digest in conn.execute(
+            select(TextClaim.id, TextClaim.item_id, TextClaim.body, TextClaim.digest).where(TextClaim.id.in_(reviewed))
+        )
+    }
+    claim_digests = {cid: body for cid, (_, body, _) in claim_rows.items()}
+    for cid, (_, body, digest) in claim_rows.items():
+        if digest != _body_digest(body):
+            report.add(ROW_ALTERED, f"claim {cid}", "its digest is not that of its body")
     for rv in session.scalars(select(ClaimReview)):
+        if rv.claim_id in claim_rows and claim_rows[rv.claim_id][0] != rv.item_id:
+            report.add(ROW_ALTERED, f"claim {rv.claim_id}", "it was moved to another item after its review")
         row_entry(
             f"review {rv.id} of claim {rv.claim_id} (entry {rv.log_index})",
             rv.log_index,

@@ -471,8 +471,14 @@ async def review_claim(
     claim = claim_or_404(case, claim_id, who)
     try:
         correction = check_correction(claim.kind, claim.body, body.correction) if body.correction is not None else None
-        review_id = text_store.review(
-            case, claim.id, body.decision, actor=who.account.username, reason=body.reason, correction=correction
+        review_id = await run_in_threadpool(  # the review waits for the custody log's lock: not on the event loop
+            text_store.review,
+            case,
+            claim.id,
+            body.decision,
+            actor=who.account.username,
+            reason=body.reason,
+            correction=correction,
         )
     except ClaimError as exc:
         raise HTTPException(400, str(exc)) from exc

@@ -512,8 +512,14 @@ async def review_claim(
     decision = _field(form, "decision") or ""
     try:
         correction = correction_from_form(claim, form) if decision == "corrected" else None
-        text_store.review(
-            case, claim.id, decision, actor=who.account.username, reason=_field(form, "reason"), correction=correction
+        await run_in_threadpool(  # the review waits for the custody log's lock: not on the event loop
+            text_store.review,
+            case,
+            claim.id,
+            decision,
+            actor=who.account.username,
+            reason=_field(form, "reason"),
+            correction=correction,
         )
     except ClaimError as exc:
         view = item_view(case, claim.item_sha256, who)

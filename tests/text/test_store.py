@@ -138,3 +138,16 @@ def test_cli_reads_lists_and_reviews(cli: Cli, tmp_path: object) -> None:
     assert [json.loads(line)["id"] for line in listed.splitlines()] == [rows[0]["id"]]
     _, _, errors = cli("text", "review", folder, str(rows[0]["id"]), "maybe", code=2)
     assert "decision 'maybe'" in errors
+
+
+def test_a_reviewed_claim_moved_to_another_item_fails_verification(case: Case) -> None:
+    _add_report(case)
+    other = _add_report(case, "Police detained 12 students in Aktau yesterday.")
+    store.read_items(case)
+    claim = store.list_claims(case, kind="count")[0]
+    store.review(case, claim.id, "confirmed", actor="analyst-1")
+    assert audit.verify_case(case).ok
+    with dbengine.write_transaction(case.engine) as conn:
+        conn.execute(update(TextClaim).where(TextClaim.id == claim.id).values(item_id=case.resolve(other).id))
+    report = audit.verify_case(case)
+    assert any("moved to another item" in p.detail for p in report.problems)
