@@ -25,14 +25,11 @@ from factfinder.media import scan
 from factfinder.text import store as text_store
 from factfinder.vault.case import Case
 
-MAX_TEXT_BYTES = 2 << 20  # longer texts are indexed by their first 2 MiB
-
 
 def _item_text(case: Case, item: Item, receipts: list[Receipt]) -> str:
     parts: list[str] = []
     if item.media_type.startswith("text/"):
-        with open(case.blobs.path(item.sha256), "rb") as fh:
-            parts.append(fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace"))
+        parts.append(text_store.item_text(case, item))  # its first 2 MiB, as the text step reads it
     for r in receipts:
         parts += [v for v in (r.source, r.note, r.original_name) if v]
     return "\n".join(parts).replace("\x00", " ")  # search text only; PostgreSQL cannot store NUL

@@ -73,8 +73,16 @@ class Claim:
 
     def digest(self) -> str:
         """SHA-256 of the claim's canonical JSON: what a custody entry about it names."""
-        body = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+        return sha256_text(canonical(self.to_json()))
+
+
+def canonical(claim_json: dict[str, Any]) -> str:
+    """A claim's JSON in one canonical form (sorted keys, no spaces): what is stored and digested."""
+    return json.dumps(claim_json, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -12,7 +12,6 @@ apart and both can be checked later.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,12 +68,8 @@ def item_text(case: Case, item: Item) -> str:
         return fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace").replace("\x00", " ")
 
 
-def _body(claim_json: dict[str, Any]) -> str:
-    return json.dumps(claim_json, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _row(item_id: int, c: Claim, now: str, *, author: str | None = None, corrects: int | None = None) -> dict[str, Any]:
-    body = _body(c.to_json())
+    body = claimsmod.canonical(c.to_json())
     return {
         "item_id": item_id,
         "kind": c.kind,
@@ -239,7 +234,7 @@ def _claims_query(
 
 
 def _pair(name: str, value: str) -> str:
-    return _body({name: value})[1:-1]
+    return claimsmod.canonical({name: value})[1:-1]
 
 
 def list_claims(
@@ -273,19 +268,7 @@ def list_claims(
     q = q.order_by(TextClaim.item_id, TextClaim.start, TextClaim.id).limit(limit).offset(offset)
     with Session(case.engine) as s:
         rows = s.execute(q).all()
-        return [
-            StoredClaim(
-                claim.id,
-                claim.item_id,
-                sha,
-                json.loads(claim.body),
-                claim.author,
-                claim.corrects_id,
-                rv.decision if rv is not None else None,
-                rv.actor if rv is not None else None,
-            )
-            for claim, sha, rv in rows
-        ]
+        return [_stored(claim, sha, rv) for claim, sha, rv in rows]
 
 
 def count_claims(
@@ -324,16 +307,21 @@ def get_claim(case: Case, claim_id: int) -> StoredClaim:
             select(ClaimReview).where(ClaimReview.claim_id == claim_id).order_by(ClaimReview.id.desc()).limit(1)
         ).first()
         claim, sha = row
-        return StoredClaim(
-            claim.id,
-            claim.item_id,
-            sha,
-            json.loads(claim.body),
-            claim.author,
-            claim.corrects_id,
-            rv.decision if rv else None,
-            rv.actor if rv else None,
-        )
+        return _stored(claim, sha, rv)
+
+
+def _stored(claim: TextClaim, sha: str, rv: ClaimReview | None) -> StoredClaim:
+    """A claim row, its item's digest and its latest review (if any), as the rest of the app sees them."""
+    return StoredClaim(
+        claim.id,
+        claim.item_id,
+        sha,
+        json.loads(claim.body),
+        claim.author,
+        claim.corrects_id,
+        rv.decision if rv is not None else None,
+        rv.actor if rv is not None else None,
+    )
 
 
 def review(
@@ -386,8 +374,8 @@ def _record_review(
         correction_id: int | None = None
         correction_sha: str | None = None
         if new_body is not None:
-            body = _body(new_body)
-            correction_sha = _sha(body)
+            body = claimsmod.canonical(new_body)
+            correction_sha = claimsmod.sha256_text(body)
             correction_id = conn.execute(
                 insert(TextClaim)
                 .values(
@@ -412,10 +400,10 @@ def _record_review(
             head.checkpoint_size,
             head.checkpoint_root,
             item_sha256=original.item_sha256,
-            claim_sha256=_sha(_body(original.body)),
+            claim_sha256=claimsmod.sha256_text(claimsmod.canonical(original.body)),
             decision=decision,
             correction_sha256=correction_sha,
-            reason_sha256=_sha(reason) if reason is not None else None,
+            reason_sha256=claimsmod.sha256_text(reason) if reason is not None else None,
             actor=actor,
             at_vault_clock=now,
         )
@@ -443,7 +431,3 @@ def reviews_of(case: Case, claim_id: int) -> list[ClaimReview]:
         out = list(s.scalars(select(ClaimReview).where(ClaimReview.claim_id == claim_id).order_by(ClaimReview.id)))
         s.expunge_all()
         return out
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
