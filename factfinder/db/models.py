@@ -376,3 +376,23 @@ class ClaimReview(Base):
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class IncidentDecision(Base):
+    """An analyst's decision on incidents (merge, split, attach, detach), logged as ``incident.decided``.
+
+    Incidents themselves are derived (``factfinder.findings``): grouping runs
+    again whenever the claims change, and these decisions are replayed on top
+    of it in order. ``body`` is canonical JSON naming claims and items by
+    digest, so a decision keeps its meaning when the claims are read again;
+    its custody entry names the SHA-256 of the body and of the reason."""
+
+    __tablename__ = "incident_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

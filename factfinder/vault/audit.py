@@ -24,6 +24,7 @@ from factfinder.db import engine as dbengine
 from factfinder.db.models import (
     ClaimReview,
     Derivative,
+    IncidentDecision,
     Item,
     LogTile,
     Opening,
@@ -209,7 +210,13 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-RECORDED_ACTIONS = (custody.PROTECTED_OPENED, custody.ITEM_PUBLISHED, custody.ITEM_DERIVED, custody.CLAIM_REVIEWED)
+RECORDED_ACTIONS = (
+    custody.PROTECTED_OPENED,
+    custody.ITEM_PUBLISHED,
+    custody.ITEM_DERIVED,
+    custody.CLAIM_REVIEWED,
+    custody.INCIDENT_DECIDED,
+)
 """Entries besides receipts that each have a database row."""
 
 
@@ -342,6 +349,19 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
                 if rv.correction_id is not None
                 else None,
                 "reason_sha256": _body_digest(rv.reason),
+            },
+        )
+    for dec in session.scalars(select(IncidentDecision)):
+        row_entry(
+            f"incident decision {dec.id} ({dec.action}, entry {dec.log_index})",
+            dec.log_index,
+            {
+                "action": custody.INCIDENT_DECIDED,
+                "actor": dec.actor,
+                "at_vault_clock": dec.at_vault_clock,
+                "decision": dec.action,
+                "decision_sha256": _body_digest(dec.body),
+                "reason_sha256": _body_digest(dec.reason),
             },
         )
     for item_id, (_, sha, _, first) in items.items():

@@ -34,6 +34,7 @@ PROTECTED_OPENED = "protected.opened"
 ITEM_PUBLISHED = "item.published"
 ITEM_DERIVED = "item.derived"
 CLAIM_REVIEWED = "claim.reviewed"
+INCIDENT_DECIDED = "incident.decided"
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 

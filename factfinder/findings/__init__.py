@@ -1,0 +1,1 @@
+"""Findings: incidents, reconciled counts, corroboration and the timeline, made from a case's claims."""
