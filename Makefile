@@ -2,9 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the code needs at run time (libmagic for media types from content), and for
-# the tests: chromium for the browser tests, postgresql for the suite's second run on PostgreSQL.
-APT_PACKAGES := libmagic1 chromium postgresql
+# Debian packages the code needs at run time (libmagic for media types from content; Pango and
+# HarfBuzz for WeasyPrint's PDF reports, with DejaVu fonts for Cyrillic and Kazakh letters), and for
+# the tests: chromium for the browser tests, postgresql for the suite's second run on PostgreSQL,
+# poppler-utils (pdftotext, pdftoppm) to read the PDF reports back. npm (for the Natural Earth base
+# map, world-atlas) is asked for only where no npm is on the PATH.
+APT_PACKAGES := libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+	chromium postgresql poppler-utils
 TESTDATA ?= ../shared/testdata
 
 .PHONY: install system-deps demo test test-sqlite test-postgres lint clean bench
@@ -15,6 +19,7 @@ system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -25,11 +30,13 @@ system-deps:
 	  fi; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/python -m factfinder.text.gazetteer build
+	npm ci --no-audit --no-fund --silent
+	$(BIN)/python -m factfinder.reports.basemap build
 	touch $@
 
 demo: install
@@ -54,4 +61,4 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) demo-case *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-case *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,8 @@ BENCHMARKS = (
     "media_index",
     "media_robustness",
     "text_code",
+    "report",
+    "findings",
 )
 
 

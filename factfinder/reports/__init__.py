@@ -1,0 +1,1 @@
+"""Reports and exports: what a case hands over."""
