@@ -19,6 +19,12 @@ no page can be left unguarded by accident.
 Observers see the claims of published items and whether each was confirmed,
 corrected or rejected, never who decided it nor why: reviewers' names and
 reasons are for those who review.
+
+Analysts, investigators and admins shape incidents (``decide-incidents``): merge
+two, split reports out of one, attach an item or its media cluster as evidence,
+detach it. An admin does so on the findings made from published items, the only
+ones an admin sees. Observers see the incidents made from published items, redacted
+for publication: never who decided how they were shaped, nor why.
 """
 
 from __future__ import annotations
@@ -43,11 +49,14 @@ class Permission(StrEnum):
     REVEAL_PROTECTED = "reveal-protected"
     MANAGE_USERS = "manage-users"
     REVIEW_CLAIMS = "review-claims"  # confirm, correct or reject claims read from texts (of items one may see)
+    DECIDE_INCIDENTS = "decide-incidents"  # merge, split, attach, detach incidents (each a custody entry)
 
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OBSERVER: frozenset({Permission.VIEW_PUBLISHED}),
-    Role.ANALYST: frozenset({Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE, Permission.REVIEW_CLAIMS}),
+    Role.ANALYST: frozenset(
+        {Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE, Permission.REVIEW_CLAIMS, Permission.DECIDE_INCIDENTS}
+    ),
     Role.INVESTIGATOR: frozenset(
         {
             Permission.VIEW_PUBLISHED,
@@ -56,9 +65,14 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.PUBLISH,
             Permission.REVEAL_PROTECTED,
             Permission.REVIEW_CLAIMS,
+            Permission.DECIDE_INCIDENTS,
         }
     ),
-    Role.ADMIN: frozenset({Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS, Permission.REVIEW_CLAIMS}),
+    Role.ADMIN: frozenset(
+        # Not DECIDE_INCIDENTS: an admin sees incidents made from published items only, and a decision
+        # taken on that partial view would reshape the team's incidents without seeing them.
+        {Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS, Permission.REVIEW_CLAIMS}
+    ),
 }
 
 

@@ -2,7 +2,9 @@
 
 Routes are thin: each checks its one permission, then calls the vault, the
 intake channels or the accounts module, exactly as the CLI does. Nothing here
-writes evidence by itself.
+writes evidence by itself. The findings (incidents, counts, timeline, map,
+report) have page and API routers of their own (``findings_pages``,
+``findings_api``), included here like the others.
 """
 
 from __future__ import annotations
@@ -59,12 +61,15 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes
     app.state.templates.env.filters["replace_page"] = _replace_page
     app.state.templates.env.globals["claim_strings"] = claim_strings_for  # the nav link
+    app.state.templates.env.globals["findings_strings"] = findings_strings_for  # the nav links
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from factfinder.web import api, pages
+    from factfinder.web import api, findings_api, findings_pages, pages
 
     app.include_router(pages.router)
+    app.include_router(findings_pages.router)
     app.include_router(api.router, prefix="/api/v1")
+    app.include_router(findings_api.router, prefix="/api/v1")
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
@@ -121,6 +126,11 @@ def _replace_page(params: Any, page: int) -> str:
 def claim_strings_for(request: Request) -> dict[str, str]:
     """The claims pages' strings in the caller's language (``?lang=``, else the browser's, else English)."""
     return i18n.claim_strings(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def findings_strings_for(request: Request) -> dict[str, str]:
+    """The findings pages' strings in the caller's language (``?lang=``, else the browser's, else English)."""
+    return i18n.findings_strings(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:

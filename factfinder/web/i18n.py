@@ -1,10 +1,13 @@
-"""Strings of the public submission page and of the claims pages in English, Russian and Kazakh.
+"""Strings of the public submission page, the claims pages and the findings pages in English, Russian and Kazakh.
 
 The submission page is the only page a witness sees, so it is the one that
 speaks their language. Of the team's pages, the claims read from texts (the
-item page's claims section, ``/claims`` and the nav link to it) are in the
-three languages, picked like the submission page's (``?lang=``, else the
-browser's languages); the rest is in English for now.
+item page's claims section, ``/claims`` and the nav link to it) and the findings
+(``/incidents``, ``/counts``, ``/timeline``, ``/map`` and their nav links) are in
+the three languages, picked like the submission page's (``?lang=``, else the
+browser's languages): a commission's members read the findings in their own
+language. The rest is in English for now, and so is the case report, which is
+made for an international readership.
 """
 
 from __future__ import annotations
@@ -296,3 +299,326 @@ CLAIM_STRINGS: dict[str, dict[str, str]] = {
 def claim_strings(requested: str | None, accept_language: str | None) -> dict[str, str]:
     """The claims pages' strings in the language asked for in the URL, else the browser's, else English."""
     return CLAIM_STRINGS[pick(requested, accept_language)]
+
+
+_FINDINGS: dict[str, tuple[str, str, str]] = {
+    # key: (English, Russian, Kazakh)
+    "lang": ("en", "ru", "kk"),
+    "nav_incidents": ("Incidents", "Инциденты", "Оқиғалар"),
+    "nav_counts": ("Counts", "Подсчёты", "Сандар"),
+    "nav_timeline": ("Timeline", "Хронология", "Хронология"),
+    "nav_map": ("Map", "Карта", "Карта"),
+    "nav_report": ("Report", "Отчёт", "Есеп"),
+    # the list of incidents
+    "incidents_title": ("Incidents", "Инциденты", "Оқиғалар"),
+    "incidents_note": (
+        "Reports of one event grouped by place, time and type, then shaped by analysts' decisions. They are "
+        "made from the claims read from the case's texts, and made again whenever a claim or a decision changes.",
+        "Сообщения об одном событии, сгруппированные по месту, времени и типу, с учётом решений аналитиков. "
+        "Они составляются из утверждений, прочитанных в текстах дела, и пересчитываются при каждом изменении "
+        "утверждения или решения.",
+        "Бір оқиға туралы хабарлар орны, уақыты және түрі бойынша топталып, талдаушылардың шешімдерімен "
+        "қалыптасады. Олар іс мәтіндерінен оқылған мәлімдемелерден құралады және мәлімдеме не шешім өзгерген "
+        "сайын қайта есептеледі.",
+    ),
+    "only_published": (
+        "Made from published items only, and redacted for publication: witnesses are named by pseudonyms.",
+        "Составлено только по опубликованным материалам и обезличено для публикации: свидетели названы псевдонимами.",
+        "Тек жарияланған материалдар бойынша жасалған және жариялау үшін иесіздендірілген: куәгерлер бүркеншік "
+        "атпен аталған.",
+    ),
+    "checkpoint": (
+        "Made at custody log checkpoint {size}, from {claims} claims.",
+        "Составлено на контрольной точке журнала хранения {size} по {claims} утверждениям.",
+        "Сақтау журналының {size} бақылау нүктесінде {claims} мәлімдеме бойынша жасалған.",
+    ),
+    "col_ref": ("Ref", "Номер", "Нөмірі"),
+    "col_incident": ("Incident", "Инцидент", "Оқиға"),
+    "col_when": ("When", "Когда", "Қашан"),
+    "col_where": ("Where", "Где", "Қайда"),
+    "col_type": ("Type", "Тип", "Түрі"),
+    "col_fatalities": ("Fatalities (conservative)", "Погибшие (осторожная оценка)", "Қаза тапқандар (сақ бағалау)"),
+    "col_corroboration": ("Corroboration", "Подтверждённость", "Расталуы"),
+    "f_event_type": ("Event type", "Тип события", "Оқиға түрі"),
+    "f_level": ("Corroboration", "Подтверждённость", "Расталуы"),
+    "f_q": ("Words contain", "Слова содержат", "Сөздерде бар"),
+    "filter": ("Filter", "Отобрать", "Сүзу"),
+    "any": ("any", "любое", "кез келген"),
+    "found": ("Incidents found: {n}", "Найдено инцидентов: {n}", "Табылған оқиғалар: {n}"),
+    "none_match": ("No incidents match.", "Подходящих инцидентов нет.", "Сәйкес оқиға жоқ."),
+    "no_incidents": (
+        "No incidents yet: they are made from the events, places, dates and figures read from the case's texts.",
+        "Инцидентов пока нет: они составляются из событий, мест, дат и чисел, прочитанных в текстах дела.",
+        "Әзірге оқиға жоқ: олар іс мәтіндерінен оқылған оқиғалардан, орындардан, күндерден және сандардан құралады.",
+    ),
+    "also_called": ("also called: {types}", "также называют: {types}", "басқаша аталуы: {types}"),
+    "sources_n": ("sources: {n}", "источников: {n}", "дереккөздер: {n}"),
+    "no_type": ("no type given", "тип не указан", "түрі көрсетілмеген"),
+    "report_links": ("The case report:", "Отчёт по делу:", "Іс бойынша есеп:"),
+    "report_full": ("full", "полный", "толық"),
+    "report_redacted": (
+        "for publication (redacted)",
+        "для публикации (обезличенный)",
+        "жариялауға арналған (иесіздендірілген)",
+    ),
+    "report_note": (
+        "The report is in English, with every statement citing its evidence.",
+        "Отчёт составляется на английском языке; каждое утверждение в нём ссылается на доказательства.",
+        "Есеп ағылшын тілінде жасалады; ондағы әр тұжырым өз дәлеліне сілтейді.",
+    ),
+    # corroboration levels and source types (factfinder.findings.model)
+    "level_contradicted": ("contradicted", "опровергается", "терістеледі"),
+    "level_confirmed": (
+        "confirmed by documentary or forensic evidence",
+        "подтверждено документами или судебно-медицинскими данными",
+        "құжаттармен немесе сот-медициналық деректермен расталған",
+    ),
+    "level_multiple": ("multiple independent sources", "несколько независимых источников", "бірнеше тәуелсіз дереккөз"),
+    "level_single": ("single source", "единственный источник", "жалғыз дереккөз"),
+    "st_official": ("official", "официальный", "ресми"),
+    "st_media": ("independent media", "независимые СМИ", "тәуелсіз БАҚ"),
+    "st_ngo": ("NGO", "НКО", "ҮЕҰ"),
+    "st_witness": ("witness", "свидетель", "куәгер"),
+    "st_hospital": ("hospital / morgue", "больница / морг", "аурухана / мәйітхана"),
+    "st_unknown": ("unknown", "неизвестно", "белгісіз"),
+    # when and where
+    "geo_1": ("the town itself", "сам населённый пункт", "елді мекеннің өзі"),
+    "geo_2": (
+        "near a town or part of a region",
+        "около населённого пункта или часть региона",
+        "елді мекен маңы немесе өңірдің бір бөлігі",
+    ),
+    "geo_3": ("only the region", "только регион", "тек өңір"),
+    "time_1": ("the day is known", "известен день", "күні белгілі"),
+    "time_2": (
+        "within a week or a few days",
+        "в пределах недели или нескольких дней",
+        "бір апта немесе бірнеше күн ішінде",
+    ),
+    "time_3": ("only the month, or less", "только месяц или менее точно", "тек айы немесе одан да дәлсіз"),
+    "no_place": ("no place named", "место не названо", "орны аталмаған"),
+    "apart": (
+        "the places its reports name lie up to {km} km apart",
+        "места, названные в сообщениях, находятся на расстоянии до {km} км друг от друга",
+        "хабарларда аталған жерлер бір-бірінен {km} км-ге дейін қашықтықта",
+    ),
+    "dates_disagree": (
+        "Some reports give other days.",
+        "В некоторых сообщениях указаны другие дни.",
+        "Кейбір хабарларда басқа күндер көрсетілген.",
+    ),
+    "coordinates": ("Coordinates", "Координаты", "Координаттары"),
+    "actors": ("Actors", "Участники", "Қатысушылар"),
+    # figures
+    "what_killed": ("killed", "погибшие", "қаза тапқандар"),
+    "what_injured": ("injured", "раненые", "жараланғандар"),
+    "what_detained": ("detained or arrested", "задержанные или арестованные", "ұсталғандар немесе қамалғандар"),
+    "what_missing": ("missing", "пропавшие без вести", "хабарсыз кеткендер"),
+    "what_crowd": ("protesters or crowd", "протестующие или толпа", "наразылық білдірушілер немесе жиын"),
+    "at_least": ("at least {n}", "не менее {n}", "кемінде {n}"),
+    "at_most": ("up to {n}", "до {n}", "{n} дейін"),
+    "about": ("about {n}", "около {n}", "шамамен {n}"),
+    "q_exact": ("exactly", "ровно", "дәл"),
+    "q_at_least": ("at least", "не менее", "кемінде"),
+    "q_at_most": ("at most", "не более", "ең көбі"),
+    "q_about": ("about", "около", "шамамен"),
+    "q_range": ("between", "в пределах", "аралығында"),
+    "q_vague": ("a vague word", "неопределённое слово", "нақты емес сөз"),
+    "hedged": ("hedged (reportedly, allegedly)", "с оговоркой (якобы, по сообщениям)", "болжалды (мәлімет бойынша)"),
+    "repeats": ("repeats claim #{id}", "повторяет утверждение № {id}", "№ {id} мәлімдемені қайталайды"),
+    "col_figure": ("Figure", "Число", "Сан"),
+    "col_source": ("Source", "Источник", "Дереккөз"),
+    "col_source_type": ("Source type", "Тип источника", "Дереккөз түрі"),
+    "col_reported": ("Reported on", "Дата сообщения", "Хабарланған күні"),
+    "col_qualifier": ("How it is given", "Как дано", "Қалай берілген"),
+    "col_quote": ("Words", "Слова", "Сөздер"),
+    "col_group": ("Group", "Группа", "Топ"),
+    "col_item": ("Item", "Материал", "Материал"),
+    "group_note": (
+        "Figures of one group come from one source (repeats, reprints, relays): they count once.",
+        "Числа одной группы происходят из одного источника (повторы, перепечатки, пересказы) и учитываются один раз.",
+        "Бір топтың сандары бір дереккөзден шыққан (қайталау, қайта басу, жеткізу): олар бір рет есептеледі.",
+    ),
+    "official_history": ("Official figures over time", "Официальные цифры во времени", "Ресми сандардың өзгеруі"),
+    "no_official": ("no official figure", "официальных цифр нет", "ресми сан жоқ"),
+    "conservative": ("Conservative figure", "Осторожная оценка", "Сақ бағалау"),
+    "independent": ("Independent sources' range", "Диапазон независимых источников", "Тәуелсіз дереккөздер ауқымы"),
+    "independent_n": (
+        "{range} (independent sources: {n})",
+        "{range} (независимых источников: {n})",
+        "{range} (тәуелсіз дереккөздер: {n})",
+    ),
+    "no_independent": ("no independent figure", "независимых цифр нет", "тәуелсіз сан жоқ"),
+    "disputes": ("Disputes", "Разногласия", "Келіспеушіліктер"),
+    "no_figure": ("no figure", "цифры нет", "сан жоқ"),
+    # one incident
+    "incident_title": ("Incident {ref}", "Инцидент {ref}", "{ref} оқиғасы"),
+    "corroboration": ("Corroboration", "Подтверждённость", "Расталуы"),
+    "counts": ("Counts", "Подсчёты", "Сандар"),
+    "reports": ("Reports", "Сообщения", "Хабарлар"),
+    "reports_note": (
+        "Each report is an event (or a figure) read from a text, with its place and its days.",
+        "Каждое сообщение — событие (или число), прочитанное в тексте, с его местом и днями.",
+        "Әр хабар — мәтіннен оқылған оқиға (немесе сан), өз орны мен күндерімен.",
+    ),
+    "col_move": ("Move", "Перенести", "Көшіру"),
+    "move_n": ("Move report #{id}", "Перенести сообщение № {id}", "№ {id} хабарды көшіру"),
+    "col_event": ("Event", "Событие", "Оқиға"),
+    "col_place": ("Place", "Место", "Орын"),
+    "negated": ("denies it", "отрицает", "теріске шығарады"),
+    "split": (
+        "Split the checked reports into a new incident",
+        "Выделить отмеченные сообщения в новый инцидент",
+        "Белгіленген хабарларды жаңа оқиғаға бөліп шығару",
+    ),
+    "merge": (
+        "Merge another incident into this one",
+        "Присоединить к этому инциденту другой",
+        "Осы оқиғаға басқа оқиғаны біріктіру",
+    ),
+    "merge_other": ("Incident to merge in", "Присоединяемый инцидент", "Біріктірілетін оқиға"),
+    "no_other": ("There is no other incident.", "Других инцидентов нет.", "Басқа оқиға жоқ."),
+    "attach": (
+        "Attach an item or its media cluster as evidence",
+        "Прикрепить материал или его медиакластер как доказательство",
+        "Материалды немесе оның медиа кластерін дәлел ретінде тіркеу",
+    ),
+    "attach_item": (
+        "Item (the first digits of its SHA-256, at least 4)",
+        "Материал (первые цифры его SHA-256, не менее 4)",
+        "Материал (SHA-256 хешінің алғашқы цифрлары, кемінде 4)",
+    ),
+    "attach_cluster": (
+        "the whole media cluster (the same picture or footage in other items)",
+        "весь медиакластер (тот же снимок или та же запись в других материалах)",
+        "бүкіл медиа кластер (басқа материалдардағы сол сурет немесе бейнежазба)",
+    ),
+    "attached": (
+        "Items attached as evidence",
+        "Материалы, прикреплённые как доказательства",
+        "Дәлел ретінде тіркелген материалдар",
+    ),
+    "via_item": ("attached by hand", "прикреплён вручную", "қолмен тіркелген"),
+    "via_cluster": ("with its media cluster", "вместе с медиакластером", "медиа кластерімен бірге"),
+    "no_attached": ("No items attached.", "Прикреплённых материалов нет.", "Тіркелген материал жоқ."),
+    "detach_n": ("Detach {sha}", "Открепить {sha}", "{sha} ажырату"),
+    "reason_optional": ("Reason (optional)", "Причина (необязательно)", "Себебі (міндетті емес)"),
+    "decide_note": (
+        "Each decision is a custody log entry under your name; the reports and items themselves never change.",
+        "Каждое решение записывается в журнал хранения под вашим именем; сами сообщения и материалы не меняются.",
+        "Әр шешім сақтау журналына сіздің атыңызбен жазылады; хабарлар мен материалдардың өзі өзгермейді.",
+    ),
+    "do_split": ("Split", "Выделить", "Бөлу"),
+    "do_merge": ("Merge", "Объединить", "Біріктіру"),
+    "do_attach": ("Attach", "Прикрепить", "Тіркеу"),
+    "do_detach": ("Detach", "Открепить", "Ажырату"),
+    "decisions": ("Decisions that shaped it", "Решения, которые его сформировали", "Оны қалыптастырған шешімдер"),
+    "no_decisions": (
+        "No analyst has changed this incident: it is as the grouping made it.",
+        "Аналитики этот инцидент не меняли: он таков, каким его составила группировка.",
+        "Талдаушылар бұл оқиғаны өзгертпеген: ол топтастыру жасағандай.",
+    ),
+    "col_action": ("Decision", "Решение", "Шешім"),
+    "col_actor": ("Who", "Кто", "Кім"),
+    "col_at": ("When (vault clock)", "Когда (часы хранилища)", "Қашан (қойма сағаты)"),
+    "col_reason": ("Reason", "Причина", "Себебі"),
+    "col_log": ("Custody log entry", "Запись журнала хранения", "Сақтау журналының жазбасы"),
+    "action_merge": ("merge", "объединение", "біріктіру"),
+    "action_split": ("split", "разделение", "бөлу"),
+    "action_attach": ("attach", "прикрепление", "тіркеу"),
+    "action_detach": ("detach", "открепление", "ажырату"),
+    "not_applied": (
+        "no longer applies: what it names is gone",
+        "больше не действует: того, что в нём названо, уже нет",
+        "енді қолданылмайды: онда аталғандар жоқ",
+    ),
+    "recorded": (
+        "Recorded: {action} (custody log entry {entry}).",
+        "Записано: {action} (запись журнала хранения {entry}).",
+        "Жазылды: {action} (сақтау журналының {entry}-жазбасы).",
+    ),
+    "new_incident": (
+        "The checked reports are now incident {ref}.",
+        "Отмеченные сообщения теперь составляют инцидент {ref}.",
+        "Белгіленген хабарлар енді {ref} оқиғасы.",
+    ),
+    "decision_error": (
+        "The decision was not recorded: {error}",
+        "Решение не записано: {error}",
+        "Шешім жазылмады: {error}",
+    ),
+    # the case's counts
+    "counts_title": ("Counts across the case", "Подсчёты по делу", "Іс бойынша сандар"),
+    "counts_note": (
+        "Every figure every source gives, grouped so that a repeat counts once. The conservative figure follows "
+        "ACLED's rule (the most conservative figure when reports conflict); disputes are shown, not resolved.",
+        "Все цифры всех источников, сгруппированные так, что повтор учитывается один раз. Осторожная оценка "
+        "следует правилу ACLED (самая осторожная цифра при расхождении сообщений); разногласия показаны, а не "
+        "сглажены.",
+        "Барлық дереккөздің барлық сандары, қайталау бір рет есептелетіндей топталған. Сақ бағалау ACLED "
+        "ережесіне сай (хабарлар қайшы келгенде ең сақ сан); келіспеушіліктер жасырылмай көрсетілген.",
+    ),
+    "no_counts": ("No figures yet.", "Цифр пока нет.", "Әзірге сан жоқ."),
+    # the timeline
+    "timeline_title": ("Timeline", "Хронология", "Хронология"),
+    "timeline_note": (
+        "Incidents and the items attached to them, in time: a bar is an interval (the day is not known more "
+        "precisely), a dot a single known day.",
+        "Инциденты и прикреплённые к ним материалы во времени: полоса — интервал (день точнее неизвестен), "
+        "точка — известный день.",
+        "Оқиғалар мен оларға тіркелген материалдар уақыт бойынша: жолақ — аралық (күні дәлірек белгісіз), "
+        "нүкте — белгілі бір күн.",
+    ),
+    "col_kind": ("Kind", "Вид", "Түрі"),
+    "col_precision": ("Precision", "Точность", "Дәлдігі"),
+    "kind_incident": ("incident", "инцидент", "оқиға"),
+    "kind_item": ("item", "материал", "материал"),
+    "no_timeline": ("Nothing is dated yet.", "Датированных событий пока нет.", "Әзірге күні белгілі ештеңе жоқ."),
+    # the map
+    "map_title": ("Map", "Карта", "Карта"),
+    "map_caption": ("Map of {title}", "Карта: {title}", "Карта: {title}"),
+    "map_note": (
+        "Drawn here from the borders that come with factfinder: no map tiles, nor anything else, are fetched "
+        "from other sites. A marker links to its incident; a shaded circle shows how uncertain its place is.",
+        "Карта нарисована здесь по границам, поставляемым с factfinder: ни тайлы, ни что-либо ещё не "
+        "загружаются с других сайтов. Метка ведёт на страницу инцидента; закрашенный круг показывает, насколько "
+        "неточно известно место.",
+        "Карта осында factfinder-пен бірге келетін шекаралар бойынша салынған: басқа сайттардан ешқандай тайл "
+        "не басқа ештеңе жүктелмейді. Белгі оқиға бетіне апарады; боялған шеңбер орынның қаншалықты дәл емес "
+        "екенін көрсетеді.",
+    ),
+    "map_items": (
+        "Blue markers: where items cited by the findings say they were made (their GPS). They are never shown "
+        "to observers nor in the redacted report.",
+        "Синие метки: где, по собственным данным GPS, были сделаны материалы, на которые опираются выводы. "
+        "Наблюдателям и в обезличенном отчёте они не показываются.",
+        "Көк белгілер: тұжырымдар сүйенетін материалдардың өз GPS деректері бойынша түсірілген жері. Олар "
+        "бақылаушыларға да, иесіздендірілген есепте де көрсетілмейді.",
+    ),
+    "map_missing": (
+        "Not on the map (no coordinates):",
+        "Нет на карте (нет координат):",
+        "Картада жоқ (координаттары жоқ):",
+    ),
+    "map_error": (
+        "The map could not be drawn: {error}",
+        "Не удалось нарисовать карту: {error}",
+        "Картаны салу мүмкін болмады: {error}",
+    ),
+    "map_empty": (
+        "Nothing in the case has coordinates yet.",
+        "Пока ни у чего в деле нет координат.",
+        "Әзірге істе координаттары бар ештеңе жоқ.",
+    ),
+    "col_marker": ("On the map", "На карте", "Картада"),
+}
+"""The findings pages' strings (incidents, counts, timeline, map), one tuple per key so no language lacks one."""
+
+FINDINGS_STRINGS: dict[str, dict[str, str]] = {
+    code: {key: texts[i] for key, texts in _FINDINGS.items()} for i, code in enumerate(LANGUAGES)
+}
+
+
+def findings_strings(requested: str | None, accept_language: str | None) -> dict[str, str]:
+    """The findings pages' strings in the language asked for in the URL, else the browser's, else English."""
+    return FINDINGS_STRINGS[pick(requested, accept_language)]

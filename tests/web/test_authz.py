@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from pyrage import x25519
 
 from factfinder import accounts
+from factfinder.findings import store as findings_store
 from factfinder.intake import uploads, webform
 from factfinder.media import redact, scan
 from factfinder.permissions import Permission, Role, allows
@@ -33,6 +34,7 @@ from tests.web.conftest import Member, Team
 
 CONTACT = {"witness_name": "Placeholder Aigul Matrix", "witness_phone": "+7 700 555 0101"}
 ZHANAOZEN = "Police opened fire on protesters in Zhanaozen on 16 December 2011, killing at least 14 people."
+SECOND = "Security forces shot at striking oil workers in Zhanaozen on 16 December 2011."  # the same incident
 
 
 def tiny_png() -> bytes:
@@ -60,6 +62,7 @@ class Fixture:
     cluster_id: int
     text_sha: str
     claim_id: int
+    second_sha: str
     seen: set[tuple[str, str]] = field(default_factory=set)
     counter: int = 0
 
@@ -86,10 +89,14 @@ def world(team: Team, testdata: Path) -> Fixture:
     cluster_id = min(case.resolve(p.sha256).id for p in pair)
     report = ZHANAOZEN.encode()
     text = case.add_bytes(report, actor="tester", channel="usb", collected_at_claimed="2011-12-20")
-    case.publish(text.sha256, actor="tester")
-    text_store.read_items(case, [text.sha256])
+    second = case.add_bytes(SECOND.encode(), actor="tester", channel="usb", collected_at_claimed="2011-12-20")
+    for sha in (text.sha256, second.sha256):
+        case.publish(sha, actor="tester")
+    text_store.read_items(case, [text.sha256, second.sha256])
     claim_id = text_store.list_claims(case, item=case.resolve(text.sha256))[0].id
-    return Fixture(team, recorded.sha256, recorded.log_index, target.id, identity, cluster_id, text.sha256, claim_id)
+    return Fixture(
+        team, recorded.sha256, recorded.log_index, target.id, identity, cluster_id, text.sha256, claim_id, second.sha256
+    )
 
 
 # -- one request per route: what to send, and the status an allowed caller gets ----------------
@@ -127,6 +134,46 @@ def _own_token(w: Fixture, who: Member) -> int:
         return 1
     accounts.create_token(w.team.case.engine, who.account, "to revoke")
     return max(t.id for t in accounts.list_tokens(w.team.case.engine, who.account) if not t.revoked)
+
+
+def _incident(w: Fixture, *, whole: bool) -> tuple[str, str, list[int]]:
+    """The incident of the two Zhanaozen reports, merged (``whole``) or split in two first, so that every
+    caller's merge or split has something to do: (its name, the other's name, the second report's claims)."""
+    case = w.team.case
+
+    def where() -> tuple[str, str, list[int]]:
+        incidents = findings_store.findings(case).incidents
+        first = next(i for i in incidents if any(r.item_sha256 == w.text_sha for r in i.records))
+        second = next(i for i in incidents if any(r.item_sha256 == w.second_sha for r in i.records))
+        return first.ref, second.ref, [r.claim_id for r in second.records if r.item_sha256 == w.second_sha]
+
+    first, second, claims = where()
+    if whole and first != second:
+        findings_store.merge(case, first, second, actor="tester")
+    elif not whole and first == second:
+        findings_store.split(case, first, claims, actor="tester")
+    return where()
+
+
+def _merge(w: Fixture, who: Member, *, api: bool) -> Call:
+    into, other, _ = _incident(w, whole=False)
+    if api:
+        return Call("POST", f"/api/v1/incidents/{into}/merge", 201, _api(who, json={"other": other}))
+    return Call("POST", f"/incidents/{into}/merge", 303, _form(who, other=other))
+
+
+def _split(w: Fixture, who: Member, *, api: bool) -> Call:
+    ref, _, claims = _incident(w, whole=True)
+    if api:
+        return Call("POST", f"/api/v1/incidents/{ref}/split", 201, _api(who, json={"claims": claims}))
+    return Call("POST", f"/incidents/{ref}/split", 303, _form(who, claim=claims))
+
+
+def _attached(w: Fixture) -> str:
+    """The incident, with the photo attached to it (for a detach to take off)."""
+    ref = _incident(w, whole=True)[0]
+    findings_store.attach(w.team.case, ref, w.sha, actor="tester")
+    return ref
 
 
 Recipe = Callable[[Fixture, Member], Call]
@@ -170,6 +217,21 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "POST", f"/claims/{w.claim_id}/review", 303, _form(who, decision="confirmed")
     ),
     ("GET", "/log"): lambda w, who: Call("GET", "/log", 200),
+    ("GET", "/incidents"): lambda w, who: Call("GET", "/incidents", 200),
+    ("GET", "/incidents/{ref}"): lambda w, who: Call("GET", f"/incidents/{_incident(w, whole=True)[0]}", 200),
+    ("GET", "/counts"): lambda w, who: Call("GET", "/counts", 200),
+    ("GET", "/timeline"): lambda w, who: Call("GET", "/timeline", 200),
+    ("GET", "/map"): lambda w, who: Call("GET", "/map", 200),
+    ("GET", "/report"): lambda w, who: Call("GET", "/report", 200),
+    ("GET", "/report.pdf"): lambda w, who: Call("GET", "/report.pdf", 200),
+    ("POST", "/incidents/{ref}/merge"): lambda w, who: _merge(w, who, api=False),
+    ("POST", "/incidents/{ref}/split"): lambda w, who: _split(w, who, api=False),
+    ("POST", "/incidents/{ref}/attach"): lambda w, who: Call(
+        "POST", f"/incidents/{_incident(w, whole=True)[0]}/attach", 303, _form(who, item=w.sha)
+    ),
+    ("POST", "/incidents/{ref}/detach"): lambda w, who: Call(
+        "POST", f"/incidents/{_attached(w)}/detach", 303, _form(who, item=w.sha)
+    ),
     ("GET", "/users"): lambda w, who: Call("GET", "/users", 200),
     ("POST", "/users"): lambda w, who: Call(
         "POST", "/users", 303, _form(who, username=f"new{w.unique()}", password="x" * 12, role="observer")
@@ -202,6 +264,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "POST", f"/api/v1/claims/{w.claim_id}/review", 201, _api(who, json={"decision": "confirmed"})
     ),
     ("GET", "/api/v1/log"): lambda w, who: Call("GET", "/api/v1/log", 200),
+    ("GET", "/api/v1/incidents"): lambda w, who: Call("GET", "/api/v1/incidents", 200),
+    ("GET", "/api/v1/incidents/{ref}"): lambda w, who: Call(
+        "GET", f"/api/v1/incidents/{_incident(w, whole=True)[0]}", 200
+    ),
+    ("GET", "/api/v1/counts"): lambda w, who: Call("GET", "/api/v1/counts", 200),
+    ("POST", "/api/v1/incidents/{ref}/merge"): lambda w, who: _merge(w, who, api=True),
+    ("POST", "/api/v1/incidents/{ref}/split"): lambda w, who: _split(w, who, api=True),
+    ("POST", "/api/v1/incidents/{ref}/attach"): lambda w, who: Call(
+        "POST", f"/api/v1/incidents/{_incident(w, whole=True)[0]}/attach", 201, _api(who, json={"item": w.sha})
+    ),
+    ("POST", "/api/v1/incidents/{ref}/detach"): lambda w, who: Call(
+        "POST", f"/api/v1/incidents/{_attached(w)}/detach", 201, _api(who, json={"item": w.sha})
+    ),
     ("POST", "/api/v1/items"): lambda w, who: Call(
         "POST", "/api/v1/items", 201, _api(who, json={"uploads": [_upload(w, b"abc", complete=True)]})
     ),
@@ -282,6 +357,29 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("GET", "/claims"),
             ("GET", "/api/v1/items/{ref}/claims"),
             ("GET", "/api/v1/claims"),
+            ("GET", "/incidents"),
+            ("GET", "/incidents/{ref}"),
+            ("GET", "/counts"),
+            ("GET", "/timeline"),
+            ("GET", "/map"),
+            ("GET", "/report"),
+            ("GET", "/report.pdf"),
+            ("GET", "/api/v1/incidents"),
+            ("GET", "/api/v1/incidents/{ref}"),
+            ("GET", "/api/v1/counts"),
+        ]
+    },
+    **{
+        key: P.DECIDE_INCIDENTS
+        for key in [
+            ("POST", "/incidents/{ref}/merge"),
+            ("POST", "/incidents/{ref}/split"),
+            ("POST", "/incidents/{ref}/attach"),
+            ("POST", "/incidents/{ref}/detach"),
+            ("POST", "/api/v1/incidents/{ref}/merge"),
+            ("POST", "/api/v1/incidents/{ref}/split"),
+            ("POST", "/api/v1/incidents/{ref}/attach"),
+            ("POST", "/api/v1/incidents/{ref}/detach"),
         ]
     },
     ("POST", "/claims/{claim_id}/review"): P.REVIEW_CLAIMS,
@@ -325,6 +423,20 @@ def _refused(path: str, who: Member, status: int, headers: Mapping[str, str]) ->
     return status == 403
 
 
+@pytest.fixture
+def _quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's PDF is laid out in seconds by WeasyPrint (tested in tests/reports and the findings pages):
+    here only who may download it matters, so a stand-in writes it."""
+    from factfinder.reports import report
+
+    def stand_in(findings: object, path: Path, *, redacted: bool = False) -> Path:
+        Path(path).write_bytes(b"%PDF-1.7 stand-in")
+        return Path(path)
+
+    monkeypatch.setattr(report, "write_pdf", stand_in)
+
+
+@pytest.mark.usefixtures("_quick_pdf")
 @pytest.mark.parametrize("caller_name", CALLERS)
 def test_every_route_allows_exactly_the_roles_the_matrix_grants(team: Team, world: Fixture, caller_name: str) -> None:
     who, role = _caller(team, caller_name)

@@ -423,3 +423,76 @@ def test_media_pages(browser: Browser, live_server: str, web_case: Case, testdat
     shot(page, shots, "item-media-gps")
     watch.check()
     context.close()
+
+
+FINDINGS = ROOT / "tests" / "data" / "findings"
+FINDINGS_FILES = (  # the Zhanaozen shooting, the death in Shetpe and the Aktau protest, from four sources
+    "01-prosecutor-general-2011-12-16.txt",
+    "03-steppe-wire-2011-12-17.txt",
+    "06-interior-ministry-2011-12-18.txt",
+    "09-witness-aktau-2011-12-20.txt",
+)
+
+
+def test_findings_map_timeline_and_report(browser: Browser, live_server: str, web_case: Case, shots: Path) -> None:
+    """An analyst opens the map, the timeline and the report: each draws what the findings hold, and no page
+    asks anything of any origin but the app's own (no tiles, fonts or scripts from elsewhere)."""
+    import json
+
+    from factfinder.findings import store as findings_store
+    from factfinder.text import store as text_store
+
+    manifest = {e["file"]: e for e in json.loads((FINDINGS / "manifest.json").read_text(encoding="utf-8"))}
+    for name in FINDINGS_FILES:
+        web_case.add_bytes(
+            (FINDINGS / name).read_bytes(),
+            actor="tester",
+            channel="usb",
+            source=manifest[name]["source"],
+            collected_at_claimed=manifest[name]["published"],
+        )
+    text_store.read_items(web_case)
+    incidents = findings_store.findings(web_case).incidents
+    located = [i for i in incidents if i.latitude is not None]
+    assert len(located) >= 3, [i.label for i in incidents]
+
+    context, page, watch = new_context(browser, live_server)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    sign_in(page, Role.ANALYST)
+
+    page.goto("/map")
+    drawn = page.locator("figure.map svg.factfinder-map")
+    assert drawn.count() == 1
+    kazakhstan = drawn.locator('path.country[data-name="Kazakhstan"]')
+    assert kazakhstan.count() == 1
+    box = kazakhstan.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 100, box  # drawn, and large in this view
+    markers = drawn.locator("g.marker-incident")
+    assert markers.count() == len(located)
+    for inc in located:
+        marker = drawn.locator(f'a[href="/incidents/{inc.ref}"] g.marker-incident')
+        assert marker.count() == 1 and marker.locator("circle").bounding_box() is not None
+    shot(page, shots, "findings-map")
+    with page.expect_navigation():
+        drawn.locator(f'a[href="/incidents/{located[0].ref}"]').click()
+    assert urlsplit(page.url).path == f"/incidents/{located[0].ref}"
+
+    page.goto("/timeline")
+    chart = page.locator("svg.timeline")
+    assert chart.locator("a.entry-incident").count() == len(incidents)
+    assert chart.locator("rect.interval").count() >= 1  # Aktau, 17-20 December: a bar, not a day
+    assert chart.locator("circle.day").count() >= 1
+    shot(page, shots, "findings-timeline")
+
+    page.goto("/report")
+    assert "case report" in page.title()
+    assert page.locator("#map svg path.country").count() >= 1
+    shot(page, shots, "findings-report")
+    page.goto("/incidents")
+    shot(page, shots, "findings-incidents")
+
+    watch.check()
+    foreign = [url for url in asked if not url.startswith(live_server + "/") and not url.startswith(("data:", "blob:"))]
+    assert asked and not foreign, foreign
+    context.close()

@@ -237,6 +237,18 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
             f"/claims/{claim}/review",
             {"data": {"decision": "confirmed"}},
         ),
+        **{
+            ("POST", f"/incidents/{{ref}}/{action}"): (analyst, f"/incidents/I-0000000000/{action}", {"data": fields})
+            for action, fields in DECISION_FIELDS.items()
+        },
+        **{
+            ("POST", f"/api/v1/incidents/{{ref}}/{action}"): (
+                analyst,
+                f"/api/v1/incidents/I-0000000000/{action}",
+                {"json": body},
+            )
+            for action, body in DECISION_BODIES.items()
+        },
         # the JSON API, called from a signed-in browser: the token goes in the X-CSRF-Token header
         ("POST", "/api/v1/items/{ref}/publish"): (investigator, f"/api/v1/items/{sha}/publish", {}),
         ("POST", "/api/v1/uploads"): (analyst, "/api/v1/uploads", {"json": {"size": 1}}),
@@ -281,6 +293,13 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
     assert state(team) == before
     assert analyst.client.get("/items").status_code == 200  # the forged sign-out did not sign anyone out
     assert_verified(team)
+
+
+DECISION_FIELDS = {"merge": {"other": "I-0000000001"}, "split": {"claim": "1"}, "attach": {"item": "0000"}}
+DECISION_FIELDS["detach"] = DECISION_FIELDS["attach"]
+DECISION_BODIES = {"merge": {"other": "I-0000000001"}, "split": {"claims": [1]}, "attach": {"item": "0000"}}
+DECISION_BODIES["detach"] = DECISION_BODIES["attach"]
+"""Decisions on incidents, well formed (so that only the missing token can refuse them)."""
 
 
 def _claimed_item(team: Team) -> str:
