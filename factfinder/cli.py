@@ -977,6 +977,231 @@ def text_review(
     out.print(f"review {rid} recorded: claim {claim_id} {decision}", markup=False)
 
 
+incidents_app = typer.Typer(
+    help="Incidents: reports grouped by place, time and type; merge, split, attach evidence.",
+    no_args_is_help=True,
+)
+app.add_typer(incidents_app, name="incidents")
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept in the case; its digest is logged).")]
+
+
+def _interval(first: Any, last: Any) -> str:
+    return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
+
+
+@incidents_app.command("list")
+@fails_cleanly
+def incidents_list(case_dir: CaseDir, as_json: JsonOpt = False) -> None:
+    """The case's incidents in time order: when, where, type, deaths (the conservative figure), corroboration."""
+    from factfinder.findings import store
+    from factfinder.reports import exports
+
+    with Case.open(case_dir) as case:
+        found = store.findings(case)
+    if as_json:
+        sys.stdout.write(json.dumps(exports.to_json(found)["incidents"], ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("incident", "when", "where", "type", "killed", "corroboration", box=None)
+    for inc in found.incidents:
+        where = (f"{inc.place}" + (" (region)" if (inc.geo_precision or 1) > 2 else "")) if inc.place else "unknown"
+        killed = "" if inc.fatalities is None else str(inc.fatalities)
+        table.add_row(
+            inc.ref,
+            _interval(inc.earliest, inc.latest),
+            escape(where),
+            escape(inc.kind),
+            killed,
+            inc.corroboration.label,
+        )
+    # Piped into a file or a pager: whole lines, not a grid wrapped to 80 columns.
+    (out if out.is_terminal else Console(width=160, highlight=False)).print(table)
+    out.print(f"{len(found.incidents)} incidents from {found.claims} claims, at checkpoint {found.checkpoint_size}")
+
+
+def _print_table(t: Any) -> None:
+    from factfinder.findings.model import SOURCE_TYPE_LABELS
+
+    out.print(f"[bold]{t.what}[/]: conservative figure {t.conservative} ({escape(t.conservative_reason)})")
+    if t.official_history:
+        history = " -> ".join(f"{f.text} ({f.reported_on.isoformat()})" for f in t.official_history)
+        out.print(f"  official history: {escape(history)}")
+    if t.independent_low is not None:
+        out.print(
+            f"  independent sources ({t.independent_sources}): {t.independent_low} to {t.independent_high}",
+            markup=False,
+        )
+    for f in t.figures:
+        repeat = f"  (repeats claim {f.repeats})" if f.repeats is not None else ""
+        hedged = "  (hedged)" if f.hedged else ""
+        out.print(
+            f"  {f.reported_on.isoformat()}  {f.text:>14}  {f.source.name} [{SOURCE_TYPE_LABELS[f.source.type]}]"
+            f"  source {f.group}  \u201c{f.quote}\u201d  item {f.item_sha256[:12]}{repeat}{hedged}",
+            markup=False,
+        )
+    for d in t.disputes:
+        out.print(f"  dispute: {d}", markup=False)
+
+
+@incidents_app.command("show")
+@fails_cleanly
+def incidents_show(case_dir: CaseDir, ref: Annotated[str, typer.Argument(help="The incident (I-...).")]) -> None:
+    """One incident: its reports, reconciled counts, corroboration and the decisions that shaped it."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        inc = store.resolve_ref(case, ref)
+    out.print(f"[bold]{escape(inc.ref)}[/] {escape(inc.label)}")
+    out.print(f"  when: {_interval(inc.earliest, inc.latest)} (time precision {inc.time_precision})", markup=False)
+    if inc.dates_disagree:
+        out.print("  the reports' dates disagree: see the reports below", markup=False)
+    where = f"{inc.place}, {inc.admin1}, {inc.country}" if inc.place else "place unknown"
+    out.print(f"  where: {where} (geo precision {inc.geo_precision}, reports within {inc.radius_km} km)", markup=False)
+    out.print(f"  types: {', '.join(f'{k} ({v})' for k, v in inc.types.items()) or '-'}", markup=False)
+    out.print(f"  corroboration: {inc.corroboration.label}", markup=False)
+    for reason in inc.corroboration.reasons:
+        out.print(f"    - {reason}", markup=False)
+    out.print("  reports:", markup=False)
+    for r in inc.records:
+        out.print(
+            f"    claim {r.claim_id}  {r.reported_on.isoformat()}  {r.event_type or '-'}  {r.place or '-'}  "
+            f"{_interval(r.earliest, r.latest)}  {r.source.name}  \u201c{r.quote}\u201d"
+            + ("  (denied)" if r.negated else ""),
+            markup=False,
+        )
+    for a in inc.attached:
+        out.print(f"  attached: {a.item_sha256[:12]} {a.media_type} (by {a.via})", markup=False)
+    for t in inc.counts.values():
+        _print_table(t)
+
+
+@incidents_app.command("merge")
+@fails_cleanly
+def incidents_merge(
+    case_dir: CaseDir,
+    into: Annotated[str, typer.Argument(help="The incident that stays.")],
+    other: Annotated[str, typer.Argument(help="The incident merged into it.")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Merge two incidents (a custody entry)."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        did = store.merge(case, into, other, actor=actor or config.default_actor(), reason=reason)
+    out.print(f"decision {did} recorded: {other} merged into {into}", markup=False)
+
+
+@incidents_app.command("split")
+@fails_cleanly
+def incidents_split(
+    case_dir: CaseDir,
+    ref: Annotated[str, typer.Argument(help="The incident.")],
+    claims: Annotated[list[int], typer.Argument(help="Claim ids of the reports to move into a new incident.")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Move some reports of an incident into a new incident of their own (a custody entry)."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        did = store.split(case, ref, claims, actor=actor or config.default_actor(), reason=reason)
+        new = next((i.ref for i in store.findings(case).incidents if did in i.decisions and i.ref != ref), "?")
+    out.print(f"decision {did} recorded: reports {claims} of {ref} are now incident {new}", markup=False)
+
+
+@incidents_app.command("attach")
+@fails_cleanly
+def incidents_attach(
+    case_dir: CaseDir,
+    ref: Annotated[str, typer.Argument(help="The incident.")],
+    item: Annotated[str, typer.Argument(help="The item (digest or unique prefix).")],
+    cluster: Annotated[bool, typer.Option("--cluster", help="Attach the item's whole media cluster.")] = False,
+    reason: ReasonOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Attach an item (or its media cluster) to an incident as evidence of it (a custody entry)."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        did = store.attach(case, ref, item, cluster=cluster, actor=actor or config.default_actor(), reason=reason)
+    out.print(f"decision {did} recorded: {item} attached to {ref}", markup=False)
+
+
+@incidents_app.command("detach")
+@fails_cleanly
+def incidents_detach(
+    case_dir: CaseDir,
+    ref: Annotated[str, typer.Argument(help="The incident.")],
+    item: Annotated[str, typer.Argument(help="The item (digest or unique prefix).")],
+    reason: ReasonOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Take an attached item off an incident (a custody entry)."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        did = store.detach(case, ref, item, actor=actor or config.default_actor(), reason=reason)
+    out.print(f"decision {did} recorded: {item} detached from {ref}", markup=False)
+
+
+@app.command("counts")
+@fails_cleanly
+def counts_cmd(case_dir: CaseDir, incident: Annotated[str | None, typer.Option(help="One incident.")] = None) -> None:
+    """Reconciled counts: every figure with its source and date, the official history, the conservative
+    figure, the range across independent sources, and the disputes."""
+    from factfinder.findings import store
+
+    with Case.open(case_dir) as case:
+        tables = store.resolve_ref(case, incident).counts if incident else store.findings(case).counts
+    if not tables:
+        out.print("no figures in the case's claims", markup=False)
+    for t in tables.values():
+        _print_table(t)
+
+
+@app.command("report")
+@fails_cleanly
+def report_cmd(
+    case_dir: CaseDir,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the HTML report here.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the PDF report here.")] = None,
+    redacted: Annotated[
+        bool, typer.Option("--redacted", help="The variant for publication: no witness names, GPS or reasons.")
+    ] = False,
+    exports_dir: Annotated[
+        Path | None,
+        typer.Option("--exports", help="Also write CSV, JSON, GeoJSON, ACLED CSV and SQLite (Datasette) here."),
+    ] = None,
+) -> None:
+    """The case report: summary, incidents, count tables with sources, timeline, map and the evidence with
+    digests, at the latest signed checkpoint."""
+    from factfinder.findings import store
+    from factfinder.reports import exports, redaction, report
+
+    if output is None and pdf is None and exports_dir is None:
+        raise typer.BadParameter("give -o report.html, --pdf report.pdf or --exports DIR")
+    with Case.open(case_dir) as case:
+        found = store.findings(case)
+    shown = redaction.redact(found) if redacted else found
+    for path in (output, pdf):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    if output is not None:
+        report.write_html(found, output, redacted=redacted)
+        out.print(f"report: {output}", markup=False)
+    if pdf is not None:
+        report.write_pdf(found, pdf, redacted=redacted)
+        out.print(f"report: {pdf}", markup=False)
+    if exports_dir is not None:
+        for path in exports.export_all(shown, exports_dir):
+            out.print(f"export: {path}", markup=False)
+    out.print(
+        f"{len(found.incidents)} incidents, {len(found.items)} items cited, at checkpoint {found.checkpoint_size}"
+        f" ({found.checkpoint_root[:16]}...)",
+        markup=False,
+    )
+
+
 @app.command()
 @fails_cleanly
 def serve(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo case: the founding corpus, photos and videos from ../shared/testdata and the
-# project's own invented samples, added to a fresh case, then audited and proven.
+# project's own invented samples (labelled as such), added to a fresh case, read for claims,
+# grouped into incidents with reconciled counts, reported, then audited and proven.
 set -euo pipefail
 TESTDATA=${TESTDATA:-../shared/testdata}
 CASE=${CASE:-demo-case}
@@ -44,6 +45,17 @@ for c in claims:
         print(f'  {c["what"]:<9} {c["low"]!s:>6}  {c["qualifier"]:<9} "{c["quote"]}"' + (f'  ({", ".join(how)})' if how else ""))
 PY
 echo "(all claims: $OUT/claims.jsonl; review them at http://127.0.0.1:${PORT:-8000}/claims)"
+echo
+# Findings: the claims grouped into incidents, every figure reconciled across its sources, and the case report
+# (HTML, PDF, the redacted variant for publication, and the exports) at the latest signed checkpoint.
+factfinder incidents list "$CASE"
+echo
+factfinder counts "$CASE"
+echo
+factfinder report "$CASE" -o "$OUT/report.html" --pdf "$OUT/report.pdf" --exports "$OUT/exports"
+factfinder report "$CASE" -o "$OUT/report-redacted.html" --pdf "$OUT/report-redacted.pdf" --redacted
+echo "The case report: $OUT/report.html and $OUT/report.pdf; for publication: $OUT/report-redacted.pdf"
+echo "(incidents, counts, timeline and map in the web app: http://127.0.0.1:${PORT:-8000}/incidents)"
 echo
 item=$(factfinder items "$CASE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["sha256"])')
 factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"
