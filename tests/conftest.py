@@ -32,12 +32,20 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, only the tests that put a case on the server run again.
+
+    A test whose fixtures never ask for a database (``new_database``, directly or through ``case``, ``cli``,
+    the web app...) works on files, hashes, texts or reports alone: the SQLite run has already run it, and a
+    second run on the same code would test nothing new while costing minutes of the suite's time."""
     if not POSTGRES:
         return
     skip = pytest.mark.skip(reason="sqlite_only: works on the SQLite file itself; this run is on PostgreSQL")
+    no_database = pytest.mark.skip(reason="uses no case database: run once, on the SQLite run")
     for item in items:
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(skip)
+        elif not {"new_database", "postgres_admin"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(no_database)
 
 
 @pytest.fixture(scope="session")

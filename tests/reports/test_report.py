@@ -471,6 +471,7 @@ def test_redact_gives_stable_pseudonyms_and_removes_what_identifies(findings: Fi
         f.quote for f in findings.counts["killed"].figures if f.source.type == "official"
     ]
     assert redact(findings) == out  # stable
+    assert redact(out) == out  # redacting twice changes nothing (a caller may redact before rendering redacted)
     assert [pseudonym(n) for n in (0, 1, 25, 26, 27)] == [
         "Witness A",
         "Witness B",
