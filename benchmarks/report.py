@@ -3,13 +3,14 @@
 The findings are generated here (no case, no database): 500 incidents, each with 40 reports (records) and
 60 figures in three count tables, so the claims behind them total 50,000 (20,000 records + 30,000 figures),
 citing 10,000 items; the case's own count tables hold all 30,000 figures again, as ``findings.store`` builds
-them. Quotes are a mix of English and Russian, places and dates vary, some incidents have no coordinates.
+them. Quotes are in English, Russian and Kazakh, places and dates vary, some incidents have no coordinates.
 
 Measured in the same run, on the same machine, with the same number of table rows:
-- ``report.render_html`` + writing the file, against the floor for the HTML: Jinja2 rendering one bare
-  table of the same rows (the same cells' text, no sections, no links, no SVG);
-- ``report.write_pdf``, against the floor for the PDF: WeasyPrint laying out that bare table as A4 pages
-  (the PDF engine's own cost for that much text in tables, without our templates).
+- ``report.write_html`` (render and write), against the floor for the HTML: Jinja2 rendering one bare
+  3-column table of the same rows' text (no sections, no links, no SVG);
+- ``report.write_pdf``, against the floor for the PDF: WeasyPrint laying out, as A4 pages, a bare table of the
+  rows the PDF shows (figures once: its case tables leave out those listed under incidents), i.e. the PDF
+  engine's own cost for that much text in tables, without our templates.
 
     .venv/bin/python benchmarks/report.py [--incidents 500] [--items 10000] [--quick] [--json PATH] [--profile]
 
