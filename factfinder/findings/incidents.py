@@ -38,12 +38,14 @@ from factfinder.findings import reconcile
 from factfinder.findings.model import (
     COUNTED,
     AttachedItem,
+    Corroboration,
     CountTable,
     Figure,
     Incident,
     Record,
 )
-from factfinder.findings.records import NEAR_KM, km
+from factfinder.findings.records import NEAR_KM
+from factfinder.text.gazetteer import km
 
 SLACK = timedelta(days=1)
 MAX_SPAN = timedelta(days=7)
@@ -252,7 +254,8 @@ def _rebound(g: Group) -> None:
 # ---- an incident's summary -------------------------------------------------
 
 
-def _origins(records: Iterable[Record]) -> dict[str, Record]:
+def origins(records: Iterable[Record]) -> dict[str, Record]:
+    """The first report of each origin (for corroboration: independent sources)."""
     out: dict[str, Record] = {}
     for r in records:
         out.setdefault(r.source.origin, r)
@@ -353,8 +356,6 @@ def summarise(
     """The incident a group of reports makes: its type, place, time, reconciled counts and actors.
 
     Corroboration is left for ``corroboration.incident`` (it needs the evidence attached)."""
-    from factfinder.findings.model import Corroboration
-
     records = sorted(g.records, key=lambda r: (r.reported_on, r.item_id, r.claim_id))
     own = [figures[c] for r in records for c in r.figures if c in figures]
     lethal = any(f.what in ("killed", "injured") and f.low > 0 for f in own)
@@ -392,8 +393,3 @@ def summarise(
         actors=[a for a, _ in sorted(actors.items(), key=lambda kv: (-kv[1], kv[0]))],
         decisions=list(g.decisions),
     )
-
-
-def origins(records: Iterable[Record]) -> dict[str, Record]:
-    """The first report of each origin (for corroboration: independent sources)."""
-    return _origins(records)

@@ -14,7 +14,6 @@ only "in December" is an interval of a month, never a day.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -22,6 +21,7 @@ from typing import Any
 
 from factfinder.findings import sources
 from factfinder.findings.model import COUNTED, Figure, Record, Source
+from factfinder.text.gazetteer import km
 
 NEAR_KM = 25.0
 """Two places closer than this are one place for grouping (ACLED's own tolerance for a location)."""
@@ -56,14 +56,6 @@ class ClaimRow:
     def sentence(self) -> tuple[int, int]:
         s = self.body.get("sentence") or [self.start, int(self.body["end"])]
         return int(s[0]), int(s[1])
-
-
-def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres (haversine on a sphere of the Earth's mean radius)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _day(value: object) -> date | None:

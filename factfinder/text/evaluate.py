@@ -13,7 +13,6 @@ type right, location within ``NEAR_KM`` kilometres, event date right.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from typing import Any
 
 from factfinder.text import claims as claimsmod
 from factfinder.text import coding
+from factfinder.text.gazetteer import km
 from factfinder.text.names import fold
 
 NEAR_KM = 25.0
@@ -79,14 +79,6 @@ class Report:
             },
             "acled": {name: round(self.row_accuracy(name), 4) for name in sorted(self.row)},
         }
-
-
-def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def testdata_dir() -> Path:

@@ -822,8 +822,9 @@ def _posting(value: int | tuple[int, ...] | None) -> tuple[int, ...]:
     return (value,) if isinstance(value, int) else value
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
+def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres (haversine on a sphere of 6,371 km): the one the text and findings
+    stages and the evaluation all measure with."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -1503,7 +1504,7 @@ class Gazetteer:
             near = tuple(
                 i
                 for i in m.entries
-                if _km(self.latitude[i], self.longitude[i], self.latitude[w], self.longitude[w]) <= PART_KM
+                if km(self.latitude[i], self.longitude[i], self.latitude[w], self.longitude[w]) <= PART_KM
             )
             if near:
                 m.entries = near
@@ -1574,7 +1575,7 @@ class Gazetteer:
                 inside.append(i)
             elif p.regions and any(
                 self.country[i] == self.country[r2]
-                and _km(self.latitude[i], self.longitude[i], self.latitude[r2], self.longitude[r2]) <= NEAR_KM
+                and km(self.latitude[i], self.longitude[i], self.latitude[r2], self.longitude[r2]) <= NEAR_KM
                 for r2 in p.regions
             ):
                 near.append(i)
