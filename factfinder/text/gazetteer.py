@@ -72,7 +72,7 @@ from factfinder.text import lexicon
 from factfinder.text.model import GeoPrecision, Lang, Place, PlaceMention
 from factfinder.text.names import ENDINGS, MIN_STEM, fold
 
-VERSION = 2
+VERSION = 3  # 3: names.fold reads the 2017 and 2018 Kazakh Latin alphabets, th, wh, ye
 """Version of the index format and of the rules that build it: a stored index of another version is rebuilt."""
 
 ENV_PATH = "FACTFINDER_GAZETTEER"

@@ -17,6 +17,12 @@ without a dictionary of every variant, so names are compared by a key:
    letters that change the sound (š, č, ž, ş, ç, ğ, ı, ñ of Slavic, Turkish
    and the 2021 Kazakh Latin alphabet) are spelled out first; other accents
    are dropped. The key is not meant to be read, only compared.
+   Before the folds, the earlier Kazakh Latin alphabets are read as the 2021 one (``kazakh_latin``:
+   the 2017 apostrophes s' c' y' are ш ч у, the 2018 ý is у when the name shows that alphabet by a q,
+   ǵ, ń or ı), and a few spellings that English and Russian renderings of names disagree on are
+   folded (``PRE_FOLDS``, ``POST_FOLDS``): th → t (Thomas, Томас), wh → w, a word-initial u before a
+   vowel → v (William, Уильям; Walikhan, Уәлиханов, Valikhanov), a word-initial ye/ie → e (Yerlan,
+   Ерлан, Erlan) and ye after a vowel → e (Kuanyshbayev, Куанышбаев).
 3. **Case endings** are not lemmatised (unknown names have no dictionary
    entry): ``stems`` gives the key with the Russian and Kazakh case endings a
    name can carry taken off (Жанаозене, Жаңаөзенде, Ақтауға), and a surface
@@ -44,6 +50,33 @@ LATIN = {
 """Latin letters whose accent changes the sound (Slavic, Turkish, Kazakh Latin 2021: Jañaözen);
 every other accent is dropped."""
 
+KAZAKH_2017 = {"s": "ş", "c": "ç", "y": "u"}
+"""Kazakh Latin 2017 letters written with an apostrophe whose sound is not the bare letter's: s' is ш,
+c' is ч, y' is у. The other apostrophe letters (a' o' u' g' n' i': ә ө ү ғ ң і) fold like the bare
+letter, so their apostrophe is simply dropped."""
+
+_APOSTROPHES = "'’ʼ`´"
+_A = f"[{_APOSTROPHES}]"
+_KAZAKH_2017_SIGN = re.compile(rf"(?<=[a-z])[aeiouy]{_A}|(?<![a-z])[scy]{_A}|q.*{_A}|{_A}.*q")
+"""What shows the 2017 alphabet: a vowel with an apostrophe inside a word (Ja'n'ao'zen, O'mi'rzaq), an
+s' c' y' starting a word (S'ymkent), or an apostrophe in a name with a q (Qazaqs'a). A Russian soft
+sign (Vasil'ev, Ust'-Kamenogorsk) never follows a vowel nor starts a word, and Russian has no q; an
+Irish O' starts a word."""
+_KAZAKH_2017_LETTER = re.compile(rf"([scy]){_A}")
+_KAZAKH_2018_SIGN = re.compile(r"[qǵńı]")
+"""Letters that show a name is in the 2018 alphabet, where ý is у: Czech and Slovak, whose ý is a
+long i (Dlouhý, Táborský), have none of them, nor does Turkmen (whose ý is й)."""
+
+PRE_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"wh"), "w"),
+    (re.compile(r"(?<![a-z])u(?=[aeio])"), "v"),
+    (re.compile(r"(?<![a-z])[yi]e"), "e"),
+)
+"""Spellings folded on the transliterated words, before anything else (word starts still visible)."""
+
+POST_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = ((re.compile(r"([aeou])ie"), r"\1e"),)
+"""Spellings folded on the key after ``FOLDS``: ye (now ie) after a vowel is e."""
+
 FOLDS: tuple[tuple[str, str], ...] = (
     ("shch", "$"),
     ("sch", "$"),
@@ -60,6 +93,7 @@ FOLDS: tuple[tuple[str, str], ...] = (
     ("kh", "k"),
     ("gh", "g"),
     ("gg", "g"),
+    ("th", "t"),
     ("h", "k"),
     ("x", "ks"),
     ("q", "k"),
@@ -114,14 +148,37 @@ def transliterate(text: str) -> str:
     return "".join(out)
 
 
+def kazakh_latin(text: str, context: str | None = None) -> str:
+    """``text`` (lower case) with the 2017 and 2018 Kazakh Latin letters written as in the 2021 alphabet.
+
+    Only where the name shows that alphabet (see ``_KAZAKH_2017_SIGN`` and ``_KAZAKH_2018_SIGN``): an
+    apostrophe or a ý means something else in Russian, Irish, Czech or Turkmen spellings. The signs are
+    looked for in ``context`` (lower case) when given: a whole name tells more than one of its words
+    (Tóleýov alone could be Czech; in "Tóleýov Baýyrjan Ǵalymjanuly" it cannot)."""
+    where = text if context is None else context
+    if any(a in text for a in _APOSTROPHES) and _KAZAKH_2017_SIGN.search(where):
+        text = _KAZAKH_2017_LETTER.sub(lambda m: KAZAKH_2017[m.group(1)], text)
+    if "ý" in text and _KAZAKH_2018_SIGN.search(where):
+        text = text.replace("ý", "u")
+    return text
+
+
 _DOUBLE = re.compile(r"(.)\1+")
 
 
 def _folded(name: str) -> str:
     """``fold`` without writing doubled letters once (endings are taken off before that)."""
-    key = _NOT_LETTER.sub("", transliterate(name))  # before the folds: "$" and "%" are placeholders
+    text = name.lower()
+    if not text.isascii() or "'" in text:
+        text = kazakh_latin(unicodedata.normalize("NFC", text))
+    text = transliterate(text)
+    for pattern, repl in PRE_FOLDS:
+        text = pattern.sub(repl, text)
+    key = _NOT_LETTER.sub("", text)  # before the folds: "$" and "%" are placeholders
     for old, new in FOLDS:
         key = key.replace(old, new)
+    for pattern, repl in POST_FOLDS:
+        key = pattern.sub(repl, key)
     return key
 
 
