@@ -1237,6 +1237,10 @@ def serve(
         case.close()
 
 
+# The register and estimation commands live in their own module; importing it adds them to ``app``.
+from factfinder import cli_persons  # noqa: E402,F401
+
+
 def run() -> None:
     """Console entry point."""
     try:

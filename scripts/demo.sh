@@ -18,7 +18,7 @@ factfinder add "$CASE" "$TESTDATA/corpus" --source "news report (founding docume
   --collected-at 2011-12-22
 factfinder add "$CASE" "$TESTDATA/pdq" "$TESTDATA/video" --source "reposted media (test set)" --channel usb \
   --collected-by "courier (placeholder)"
-factfinder add "$CASE" samples --channel files
+factfinder add "$CASE" samples/*.txt --channel files  # the victim lists in samples/persons are imported below
 # The same report arriving a second time: one item, two receipts.
 factfinder add "$CASE" "$TESTDATA/corpus/zhanaozen-observers-2011.txt" --source "second copy, by email" --channel email
 echo
@@ -56,6 +56,23 @@ factfinder report "$CASE" -o "$OUT/report.html" --pdf "$OUT/report.pdf" --export
 factfinder report "$CASE" -o "$OUT/report-redacted.html" --pdf "$OUT/report-redacted.pdf" --redacted
 echo "The case report: $OUT/report.html and $OUT/report.pdf; for publication: $OUT/report-redacted.pdf"
 echo "(incidents, counts, timeline and map in the web app: http://127.0.0.1:${PORT:-8000}/incidents)"
+echo
+# The register of victims: four invented lists (samples/persons) imported, the same people linked across
+# scripts and spellings (splink), and the estimate of the killed that no list recorded: three figures.
+factfinder persons import "$CASE" samples/persons/families.csv --list families \
+  --source "Families' association (invented sample)" --source-type family
+factfinder persons import "$CASE" samples/persons/morgue.csv --list morgue \
+  --source "City morgue register (invented sample)" --source-type morgue
+factfinder persons import "$CASE" samples/persons/ngo.csv --list ngo \
+  --source "Rights NGO (invented sample)" --source-type ngo
+factfinder persons import "$CASE" samples/persons/official.csv --list official \
+  --source "Akimat statement (invented sample)" --source-type official
+factfinder persons link "$CASE" | tail -n 2
+factfinder persons list "$CASE" > "$OUT/register.txt"
+head -n 12 "$OUT/register.txt"
+echo "(the whole register: $OUT/register.txt; pairs to review at http://127.0.0.1:${PORT:-8000}/persons/review)"
+factfinder estimate "$CASE" --what killed
+factfinder persons export "$CASE" "$OUT/register"
 echo
 item=$(factfinder items "$CASE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["sha256"])')
 factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"

@@ -61,8 +61,8 @@ def test_sidecar_witness_fields_are_sealed_and_reveal_is_logged(started: Path, c
     folder = tmp_path / "in"
     shutil.copytree(SAMPLES, folder)
     _, out, _ = cli("add", started, folder, "--source", "samples", "--list")
-    items = [p for p in SAMPLES.iterdir() if not p.name.endswith(".factfinder.json")]
-    assert out.count("added ") == len(items) >= 3  # the texts and the README; sidecars are not items
+    items = [p for p in SAMPLES.rglob("*") if p.is_file() and not p.name.endswith(".factfinder.json")]
+    assert out.count("added ") == len(items) >= 3  # texts, README, victim lists; sidecars are not items
     assert WITNESS not in out
     assert WITNESS.encode() not in _case_bytes(started)
     assert PHONE.encode() not in _case_bytes(started)

@@ -396,3 +396,123 @@ class IncidentDecision(Base):
     log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class PersonList(Base):
+    """A named victim list (a family association's list, a morgue register...): where person records come from.
+
+    Created with the first batch of records that names it, in that batch's
+    custody entry; never renamed, so the overlap between lists stays what
+    the lists said."""
+
+    __tablename__ = "person_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class PersonBatch(Base):
+    """Records added together (one imported file, one entry in the web app, one accepted proposal).
+
+    Its ``persons.recorded`` custody entry names the SHA-256 of the list of
+    its records' digests, so ``verify`` notices a record edited, added or
+    removed behind the vault's back."""
+
+    __tablename__ = "person_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("person_lists.id"), nullable=False, index=True)
+    origin: Mapped[str] = mapped_column(String(16), nullable=False)  # import, entry, claim
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    # SHA-256 of the imported file as read: the item's own digest, or, where the file was sealed whole
+    # because it holds relatives' contacts, the digest of the plain file the item encrypts.
+    file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    mapping: Mapped[str | None] = mapped_column(Text)
+    records_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class PersonRecordRow(Base):
+    """One list entry, exactly as the list gave it (``body`` is the record's canonical JSON).
+
+    Never edited: a correction is a new record whose ``supersedes`` names the
+    digest of the one it corrects."""
+
+    __tablename__ = "person_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("person_batches.id"), nullable=False, index=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("person_lists.id"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # row of the file, from 1
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    supersedes: Mapped[str | None] = mapped_column(String(64))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("text_claims.id"))
+
+
+class PersonProtected(Base):
+    """A sealed field of a person record (a relative's contact): age ciphertext only, like a witness's identity."""
+
+    __tablename__ = "person_protected"
+    __table_args__ = (UniqueConstraint("record_id", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("person_records.id"), nullable=False, index=True)
+    field: Mapped[str] = mapped_column(String(64), nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class PersonLinkReview(Base):
+    """A reviewer's decision that two records are, or are not, the same person (``persons.reviewed``).
+
+    Records are named by digest, so the decision keeps its meaning whatever
+    the linkage model says next time; the latest decision on a pair holds."""
+
+    __tablename__ = "person_link_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_a: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    record_b: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)  # same, different
+    reason: Mapped[str | None] = mapped_column(Text)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class PersonLinkRun(Base):
+    """One run of record linkage: derived, not evidence; says which records, which model, which settings.
+
+    Kept so the register and the review queue do not re-run linkage on every
+    page view; a run whose ``records_sha256`` no longer matches the case's
+    records is stale and is run again."""
+
+    __tablename__ = "person_link_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    records_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    settings: Mapped[str] = mapped_column(Text, nullable=False)
+    parameters: Mapped[str] = mapped_column(Text, nullable=False)
+    step_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class PersonPair(Base):
+    """A scored pair of records from one linkage run (only pairs above the run's ``keep`` probability)."""
+
+    __tablename__ = "person_pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("person_link_runs.id"), nullable=False, index=True)
+    record_a: Mapped[int] = mapped_column(ForeignKey("person_records.id"), nullable=False)
+    record_b: Mapped[int] = mapped_column(ForeignKey("person_records.id"), nullable=False)
+    probability: Mapped[float] = mapped_column(Float, nullable=False)
+    match_weight: Mapped[float] = mapped_column(Float, nullable=False)
+    reasons: Mapped[str] = mapped_column(Text, nullable=False)

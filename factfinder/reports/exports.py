@@ -74,7 +74,7 @@ FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "geojson", "acled", "sqlite"
 
 
 @contextlib.contextmanager
-def _replacing(path: Path, *, newline: str | None = None, encoding: str = "utf-8") -> Iterator[IO[str]]:
+def replacing(path: Path, *, newline: str | None = None, encoding: str = "utf-8") -> Iterator[IO[str]]:
     """A text file that becomes ``path`` only when the block ends without an error.
 
     Written beside ``path`` (same file system, so the rename is atomic), flushed to disk, then renamed over it;
@@ -136,14 +136,14 @@ def _cell(value: Cell) -> str | int | float:
     return _guard(_SURROGATE.sub("\ufffd", value))
 
 
-def _write_rows(path: Path, header: Iterable[str], rows: Iterable[Iterable[Cell]], *, bom: bool = False) -> Path:
+def write_rows(path: Path, header: Iterable[str], rows: Iterable[Iterable[Cell]], *, bom: bool = False) -> Path:
     """An RFC 4180 file: a header row, then ``rows``; CRLF line ends, fields with quotes, commas or line
     breaks quoted, quotes doubled (the ``csv`` module's "excel" dialect is exactly that).
 
     ``bom`` writes a UTF-8 byte-order mark first, which Excel needs to read UTF-8 (Cyrillic names) when a
     file is opened by double-click; it is off by default because RFC 4180 readers (Python's ``csv`` among them)
     take it for part of the first column's name."""
-    with _replacing(path, newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
+    with replacing(path, newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
         writer = csv.writer(fh, dialect="excel")
         writer.writerow(list(header))
         for row in rows:
@@ -297,15 +297,15 @@ def write_csv(findings: Findings, out_dir: Path, *, bom: bool = False) -> list[P
     """
     out_dir = Path(out_dir)
     return [
-        _write_rows(out_dir / "incidents.csv", INCIDENT_COLUMNS, map(_incident_row, findings.incidents), bom=bom),
-        _write_rows(out_dir / "figures.csv", FIGURE_COLUMNS, map(_figure_row, _figures(findings)), bom=bom),
-        _write_rows(
+        write_rows(out_dir / "incidents.csv", INCIDENT_COLUMNS, map(_incident_row, findings.incidents), bom=bom),
+        write_rows(out_dir / "figures.csv", FIGURE_COLUMNS, map(_figure_row, _figures(findings)), bom=bom),
+        write_rows(
             out_dir / "counts.csv",
             COUNT_COLUMNS,
             (_count_row(scope, t) for scope, _, t in _scoped_tables(findings)),
             bom=bom,
         ),
-        _write_rows(
+        write_rows(
             out_dir / "records.csv",
             RECORD_COLUMNS,
             (_record_row(i.ref, r) for i in findings.incidents for r in i.records),
@@ -519,7 +519,7 @@ def dumps(document: object) -> str:
 def write_json(findings: Findings, path: Path) -> Path:
     """``to_json(findings)`` as one UTF-8 JSON document at ``path``."""
     path = Path(path)
-    with _replacing(path) as fh:
+    with replacing(path) as fh:
         fh.write(dumps(to_json(findings)))
     return path
 
@@ -581,7 +581,7 @@ def write_geojson(findings: Findings, path: Path) -> int:
     """``to_geojson(findings)`` at ``path``; returns how many incidents were left out for having no position."""
     path = Path(path)
     collection = to_geojson(findings)
-    with _replacing(path) as fh:
+    with replacing(path) as fh:
         fh.write(dumps(collection))
     return len(findings.incidents) - len(collection["features"])
 
@@ -859,7 +859,7 @@ def write_acled_csv(findings: Findings, path: Path, *, bom: bool = False) -> Pat
     conservative fatalities (0 when none); the crowd size tag for demonstrations. Left empty rather than
     guessed: associated actors, admin2 and admin3, source scale."""
     rows = acled_rows(findings)
-    return _write_rows(Path(path), ACLED_COLUMNS, ([row[c] for c in ACLED_COLUMNS] for row in rows), bom=bom)
+    return write_rows(Path(path), ACLED_COLUMNS, ([row[c] for c in ACLED_COLUMNS] for row in rows), bom=bom)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1182,7 +1182,7 @@ def write_sqlite(findings: Findings, path: Path) -> tuple[Path, Path]:
             os.unlink(tmp)
         raise
     meta = metadata_path(path)
-    with _replacing(meta) as fh:
+    with replacing(meta) as fh:
         fh.write(dumps(datasette_metadata(findings, path.stem)))
     return path, meta
 

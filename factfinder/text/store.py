@@ -47,6 +47,17 @@ class ReadReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
+LIST_CHANNEL = "victim-list"
+"""The channel of a file imported as a victim list (``factfinder.findings.persons``): a table of people, not a
+text about events. Read as text, its rows ("Жумабаев Ерлан, погиб, Жанаозен") would become claims and count
+the same deaths again in the findings, so an item that only ever arrived that way is not read."""
+
+
+def _arrived_as_text() -> Any:
+    """Items with at least one receipt from a channel other than ``LIST_CHANNEL``."""
+    return Item.id.in_(select(Receipt.item_id).where(Receipt.channel != LIST_CHANNEL))
+
+
 def is_text(item: Item) -> bool:
     return item.media_type.startswith("text/") and item.size > 0
 
@@ -90,7 +101,7 @@ def unread(case: Case, digests: list[str]) -> list[str]:
     """Those of ``digests`` that are text items not yet read by this extractor version."""
     with Session(case.engine) as s:
         done = select(TextReading.item_id).where(TextReading.version == VERSION)
-        q = select(Item).where(Item.sha256.in_(sorted(set(digests))), ~Item.id.in_(done))
+        q = select(Item).where(Item.sha256.in_(sorted(set(digests))), ~Item.id.in_(done), _arrived_as_text())
         return [i.sha256 for i in s.scalars(q) if is_text(i)]
 
 
@@ -101,7 +112,7 @@ def read_items(case: Case, digests: list[str] | None = None, *, again: bool = Fa
     stopped. Claims an analyst has reviewed are kept when an item is read again."""
     report = ReadReport()
     with Session(case.engine) as s:
-        q = select(Item).options(selectinload(Item.receipts)).order_by(Item.id)
+        q = select(Item).options(selectinload(Item.receipts)).where(_arrived_as_text()).order_by(Item.id)
         if digests is not None:
             q = q.where(Item.sha256.in_(sorted(set(digests))))
         if not again:

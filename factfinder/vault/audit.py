@@ -28,6 +28,11 @@ from factfinder.db.models import (
     Item,
     LogTile,
     Opening,
+    PersonBatch,
+    PersonLinkReview,
+    PersonList,
+    PersonProtected,
+    PersonRecordRow,
     ProtectedField,
     Publication,
     Receipt,
@@ -216,6 +221,8 @@ RECORDED_ACTIONS = (
     custody.ITEM_DERIVED,
     custody.CLAIM_REVIEWED,
     custody.INCIDENT_DECIDED,
+    custody.PERSONS_RECORDED,
+    custody.PERSONS_REVIEWED,
 )
 """Entries besides receipts that each have a database row."""
 
@@ -364,6 +371,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
                 "reason_sha256": _body_digest(dec.reason),
             },
         )
+    _check_person_rows(session, report, row_entry, sha_of)
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -373,6 +381,74 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
     for index, entry in entries.items():
         if entry.get("action") in (*custody.ITEM_ACTIONS, *RECORDED_ACTIONS) and (index not in seen_indexes):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
+
+
+def _check_person_rows(
+    session: Session,
+    report: AuditReport,
+    row_entry: Callable[[str, int, dict[str, Any]], None],
+    sha_of: Callable[[int], str | None],
+) -> None:
+    """Person records against their ``persons.recorded`` entries, link reviews against ``persons.reviewed``.
+
+    A record's stored body must still have its digest, and a batch's records (in order, with their sealed
+    fields) must still give the digests its entry names: an edited, added or dropped record shows."""
+    names: dict[int, str] = {}
+    types: dict[int, str] = {}
+    for list_id, name, source_type in session.execute(select(PersonList.id, PersonList.name, PersonList.source_type)):
+        names[list_id], types[list_id] = name, source_type
+    for batch in session.scalars(select(PersonBatch)):
+        rows = session.execute(
+            select(PersonRecordRow.id, PersonRecordRow.sha256, PersonRecordRow.body, PersonRecordRow.supersedes)
+            .where(PersonRecordRow.batch_id == batch.id)
+            .order_by(PersonRecordRow.position)
+        ).all()
+        sealed: dict[int, dict[str, bytes]] = {}
+        for rid, name, ct in session.execute(
+            select(PersonProtected.record_id, PersonProtected.field, PersonProtected.ciphertext).where(
+                PersonProtected.record_id.in_([r[0] for r in rows])
+            )
+        ):
+            sealed.setdefault(rid, {})[name] = ct
+        for rid, sha, body, _ in rows:
+            if _body_digest(body) != sha:
+                report.add(ROW_ALTERED, f"person record {rid}", "its digest is not that of its body")
+        supersedes = {r[3] for r in rows}
+        records_sha = custody.records_commitment([r[1] for r in rows])
+        sealed_sha = custody.sealed_commitment([sealed.get(r[0], {}) for r in rows])
+        row_entry(
+            f"person records batch {batch.id} ({batch.count} records, entry {batch.log_index})",
+            batch.log_index,
+            {
+                "action": custody.PERSONS_RECORDED,
+                "actor": batch.actor,
+                "at_vault_clock": batch.at_vault_clock,
+                "list_name": names.get(batch.list_id),
+                "source_type": types.get(batch.list_id),
+                "origin": batch.origin,
+                "item_sha256": sha_of(batch.item_id) if batch.item_id is not None else None,
+                "file_sha256": batch.file_sha256,
+                "records": batch.count,
+                "records_sha256": records_sha,
+                "sealed_sha256": sealed_sha,
+                "supersedes": supersedes.pop() if len(supersedes) == 1 else sorted(s or "" for s in supersedes),
+                "reason_sha256": _body_digest(batch.reason),
+            },
+        )
+    for rv in session.scalars(select(PersonLinkReview)):
+        row_entry(
+            f"review {rv.id} of two person records (entry {rv.log_index})",
+            rv.log_index,
+            {
+                "action": custody.PERSONS_REVIEWED,
+                "actor": rv.actor,
+                "at_vault_clock": rv.at_vault_clock,
+                "record_a": rv.record_a,
+                "record_b": rv.record_b,
+                "decision": rv.decision,
+                "reason_sha256": _body_digest(rv.reason),
+            },
+        )
 
 
 def _body_digest(body: str | None) -> str | None:

@@ -35,6 +35,8 @@ ITEM_PUBLISHED = "item.published"
 ITEM_DERIVED = "item.derived"
 CLAIM_REVIEWED = "claim.reviewed"
 INCIDENT_DECIDED = "incident.decided"
+PERSONS_RECORDED = "persons.recorded"
+PERSONS_REVIEWED = "persons.reviewed"
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 
@@ -91,3 +93,16 @@ def receipt_details(
         "collected_by_claimed": collected_by_claimed,
         "sealed": {name: hashlib.sha256(ct).hexdigest() for name, ct in sorted(sealed.items())},
     }
+
+
+def records_commitment(digests: list[str]) -> str:
+    """SHA-256 over a batch of person records' digests, in order: what a ``persons.recorded`` entry names."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
+def sealed_commitment(sealed: list[dict[str, bytes]]) -> str:
+    """SHA-256 over the digests of every sealed field of a batch, record by record, field by field."""
+    parts = [
+        ",".join(f"{name}:{hashlib.sha256(ct).hexdigest()}" for name, ct in sorted(fields.items())) for fields in sealed
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -28,6 +28,13 @@ def seal(value: str, recipients: list[x25519.Recipient]) -> bytes:
     return bytes(pyrage.encrypt(value.encode("utf-8"), recipients))
 
 
+def seal_bytes(data: bytes, recipients: list[x25519.Recipient]) -> bytes:
+    """A whole file sealed to the case's recipients (a victim list with relatives' contacts in it)."""
+    if not recipients:
+        raise VaultError("the case has no recipients to seal the file to")
+    return bytes(pyrage.encrypt(data, recipients))
+
+
 def open_sealed(ciphertext: bytes, identity: x25519.Identity) -> str:
     try:
         return bytes(pyrage.decrypt(ciphertext, [identity])).decode("utf-8")

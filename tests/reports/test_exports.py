@@ -396,7 +396,7 @@ def test_csv_failure_leaves_previous_file(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError):
-        exports._write_rows(path, ["ref"], rows())
+        exports.write_rows(path, ["ref"], rows())
     assert path.read_text(encoding="utf-8") == "before"
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
 
