@@ -25,6 +25,12 @@ two, split reports out of one, attach an item or its media cluster as evidence,
 detach it. An admin does so on the findings made from published items, the only
 ones an admin sees. Observers see the incidents made from published items, redacted
 for publication: never who decided how they were shaped, nor why.
+
+The person register names victims from lists the team was given, often by families
+at some risk: analysts and investigators see it (``view-register``), import lists
+and enter records (``record-persons``) and decide which records are the same person
+(``review-links``). Observers and admins do not; what leaves the team is the
+redacted register export and the estimate.
 """
 
 from __future__ import annotations
@@ -50,12 +56,23 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage-users"
     REVIEW_CLAIMS = "review-claims"  # confirm, correct or reject claims read from texts (of items one may see)
     DECIDE_INCIDENTS = "decide-incidents"  # merge, split, attach, detach incidents (each a custody entry)
+    VIEW_REGISTER = "view-register"  # the person register (victims' names), its review queue and the estimate
+    RECORD_PERSONS = "record-persons"  # import victim lists and enter person records (each a custody entry)
+    REVIEW_LINKS = "review-links"  # decide whether two person records are the same person (a custody entry)
 
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OBSERVER: frozenset({Permission.VIEW_PUBLISHED}),
     Role.ANALYST: frozenset(
-        {Permission.VIEW_PUBLISHED, Permission.VIEW_EVIDENCE, Permission.REVIEW_CLAIMS, Permission.DECIDE_INCIDENTS}
+        {
+            Permission.VIEW_PUBLISHED,
+            Permission.VIEW_EVIDENCE,
+            Permission.REVIEW_CLAIMS,
+            Permission.DECIDE_INCIDENTS,
+            Permission.VIEW_REGISTER,
+            Permission.RECORD_PERSONS,
+            Permission.REVIEW_LINKS,
+        }
     ),
     Role.INVESTIGATOR: frozenset(
         {
@@ -66,11 +83,15 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.REVEAL_PROTECTED,
             Permission.REVIEW_CLAIMS,
             Permission.DECIDE_INCIDENTS,
+            Permission.VIEW_REGISTER,
+            Permission.RECORD_PERSONS,
+            Permission.REVIEW_LINKS,
         }
     ),
     Role.ADMIN: frozenset(
         # Not DECIDE_INCIDENTS: an admin sees incidents made from published items only, and a decision
-        # taken on that partial view would reshape the team's incidents without seeing them.
+        # taken on that partial view would reshape the team's incidents without seeing them. Not the person
+        # register either: it names victims from lists families gave the team, not published material.
         {Permission.VIEW_PUBLISHED, Permission.MANAGE_USERS, Permission.REVIEW_CLAIMS}
     ),
 }

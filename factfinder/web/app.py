@@ -27,6 +27,7 @@ from starlette.formparsers import MultiPartException
 
 from factfinder import __version__
 from factfinder.db.engine import UnstorableTextError
+from factfinder.permissions import Permission, allows
 from factfinder.vault.case import Case
 from factfinder.web import i18n, security
 from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
@@ -62,14 +63,17 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters["replace_page"] = _replace_page
     app.state.templates.env.globals["claim_strings"] = claim_strings_for  # the nav link
     app.state.templates.env.globals["findings_strings"] = findings_strings_for  # the nav links
+    app.state.templates.env.globals["can"] = can  # nav links shown only to those the route admits
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from factfinder.web import api, findings_api, findings_pages, pages
+    from factfinder.web import api, findings_api, findings_pages, pages, persons_api, persons_pages
 
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
+    app.include_router(persons_pages.router)
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(findings_api.router, prefix="/api/v1")
+    app.include_router(persons_api.router, prefix="/api/v1")
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
@@ -121,6 +125,12 @@ def _replace_page(params: Any, page: int) -> str:
 
     pairs = [(k, v) for k, v in params.multi_items() if k != "page"]
     return urlencode([*pairs, ("page", str(page))])
+
+
+def can(who: Caller | None, permission: str) -> bool:
+    """Whether ``who``'s role grants ``permission`` (its value, as templates name it: ``view-register``)."""
+    role = who.account.role if who is not None and who.account is not None else None
+    return allows(role, Permission(permission))
 
 
 def claim_strings_for(request: Request) -> dict[str, str]:

@@ -309,6 +309,7 @@ _FINDINGS: dict[str, tuple[str, str, str]] = {
     "nav_timeline": ("Timeline", "Хронология", "Хронология"),
     "nav_map": ("Map", "Карта", "Карта"),
     "nav_report": ("Report", "Отчёт", "Есеп"),
+    "nav_register": ("Register", "Реестр", "Тізілім"),  # the person register (its pages are in English for now)
     # the list of incidents
     "incidents_title": ("Incidents", "Инциденты", "Оқиғалар"),
     "incidents_note": (

@@ -176,6 +176,47 @@ def _attached(w: Fixture) -> str:
     return ref
 
 
+def _persons(w: Fixture) -> tuple[str, str, str]:
+    """Two person records for the register routes (made once): their digests, and the first one's person."""
+    from factfinder.findings.persons import store as persons_store
+    from factfinder.findings.persons.model import PersonRecord
+
+    case = w.team.case
+    found = [r for r in persons_store.records(case) if r.list_name == "Matrix list (invented)"][:2]
+    if len(found) < 2:
+        for name in ("Placeholder Matrixov Arman", "Плейсхолдеров Арман"):
+            record = PersonRecord(full_name=name, status="detained")
+            persons_store.add_record(case, record, list_name="Matrix list (invented)", actor="tester")
+        found = [r for r in persons_store.records(case) if r.list_name == "Matrix list (invented)"][:2]
+    a, b = found
+    # A person is named after their first record: the first of these two, whatever linkage makes of them.
+    return a.sha256, b.sha256, f"P-{a.sha256[:10]}"
+
+
+def _person_entry(w: Fixture, who: Member, *, api: bool) -> Call:
+    fields = {
+        "list_name": "Matrix list (invented)",
+        "full_name": f"Placeholder Entry {w.unique()}",
+        "status": "detained",
+    }
+    if api:
+        return Call("POST", "/api/v1/persons", 201, _api(who, json=fields))
+    return Call("POST", "/persons", 303, _form(who, **fields))
+
+
+def _person_import(w: Fixture, who: Member) -> Call:
+    data = f"ФИО;Статус\nPlaceholder Import {w.unique()};задержан\n".encode()
+    fields = _form(who, list_name="Matrix imports (invented)", source_type="ngo")
+    return Call("POST", "/persons/import", 303, {**fields, "files": {"file": ("list.csv", data, "text/csv")}})
+
+
+def _person_review(w: Fixture, who: Member, *, api: bool) -> Call:
+    a, b, _ = _persons(w)
+    if api:
+        return Call("POST", "/api/v1/persons/review", 201, _api(who, json={"a": a, "b": b, "decision": "different"}))
+    return Call("POST", "/persons/review", 303, _form(who, a=a, b=b, decision="different"))
+
+
 Recipe = Callable[[Fixture, Member], Call]
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/"): lambda w, who: Call("GET", "/", 303),
@@ -302,6 +343,23 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/receipts"): lambda w, who: Call(
         "GET", "/api/v1/receipts", 200, {"params": {"entry": w.log_index, "digest": w.sha}}
     ),
+    ("GET", "/persons"): lambda w, who: Call("GET", "/persons", 200),
+    ("GET", "/persons/new"): lambda w, who: Call("GET", "/persons/new", 200),
+    ("POST", "/persons"): lambda w, who: _person_entry(w, who, api=False),
+    ("POST", "/persons/import"): lambda w, who: _person_import(w, who),
+    ("GET", "/persons/review"): lambda w, who: Call("GET", "/persons/review", 200),
+    ("GET", "/persons/review/{a}/{b}"): lambda w, who: Call(
+        "GET", "/persons/review/{}/{}".format(*_persons(w)[:2]), 200
+    ),
+    ("POST", "/persons/review"): lambda w, who: _person_review(w, who, api=False),
+    ("GET", "/persons/{ref}"): lambda w, who: Call("GET", f"/persons/{_persons(w)[2]}", 200),
+    ("GET", "/estimate"): lambda w, who: Call("GET", "/estimate", 200),
+    ("GET", "/api/v1/persons"): lambda w, who: Call("GET", "/api/v1/persons", 200),
+    ("GET", "/api/v1/persons/queue"): lambda w, who: Call("GET", "/api/v1/persons/queue", 200),
+    ("GET", "/api/v1/persons/{ref}"): lambda w, who: Call("GET", f"/api/v1/persons/{_persons(w)[2]}", 200),
+    ("POST", "/api/v1/persons"): lambda w, who: _person_entry(w, who, api=True),
+    ("POST", "/api/v1/persons/review"): lambda w, who: _person_review(w, who, api=True),
+    ("GET", "/api/v1/estimate"): lambda w, who: Call("GET", "/api/v1/estimate", 200),
 }
 
 P = Permission
@@ -382,6 +440,31 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("POST", "/api/v1/incidents/{ref}/detach"),
         ]
     },
+    **{
+        key: P.VIEW_REGISTER
+        for key in [
+            ("GET", "/persons"),
+            ("GET", "/persons/review"),
+            ("GET", "/persons/review/{a}/{b}"),
+            ("GET", "/persons/{ref}"),
+            ("GET", "/estimate"),
+            ("GET", "/api/v1/persons"),
+            ("GET", "/api/v1/persons/queue"),
+            ("GET", "/api/v1/persons/{ref}"),
+            ("GET", "/api/v1/estimate"),
+        ]
+    },
+    **{
+        key: P.RECORD_PERSONS
+        for key in [
+            ("GET", "/persons/new"),
+            ("POST", "/persons"),
+            ("POST", "/persons/import"),
+            ("POST", "/api/v1/persons"),
+        ]
+    },
+    ("POST", "/persons/review"): P.REVIEW_LINKS,
+    ("POST", "/api/v1/persons/review"): P.REVIEW_LINKS,
     ("POST", "/claims/{claim_id}/review"): P.REVIEW_CLAIMS,
     ("POST", "/api/v1/claims/{claim_id}/review"): P.REVIEW_CLAIMS,
     ("GET", "/log"): P.VIEW_EVIDENCE,

@@ -496,3 +496,48 @@ def test_findings_map_timeline_and_report(browser: Browser, live_server: str, we
     foreign = [url for url in asked if not url.startswith(live_server + "/") and not url.startswith(("data:", "blob:"))]
     assert asked and not foreign, foreign
     context.close()
+
+
+def test_person_register_import_compare_and_review(
+    browser: Browser, live_server: str, web_case: Case, tmp_path: Path, shots: Path
+) -> None:
+    """An analyst imports two invented victim lists from the register's form, reads the register, and decides the
+    pair the model is unsure of from the side-by-side page (no script of its own): each form posts and the browser
+    is sent on, to the next pair or back to the queue."""
+    from factfinder.findings.persons import store
+    from tests.web.test_persons_pages import FAMILY_CSV, HOSPITAL_CSV, MAPPING
+
+    context, page, watch = new_context(browser, live_server)
+    sign_in(page, Role.ANALYST)
+    for data, name, kind, mapping in (
+        (FAMILY_CSV, "Семьи (invented)", "family", ""),
+        (HOSPITAL_CSV, "Hospital (invented)", "hospital", MAPPING),
+    ):
+        path = tmp_path / f"{kind}.csv"
+        path.write_bytes(data)
+        page.goto("/persons/new")
+        page.set_input_files("#import-file", str(path))
+        page.fill("#import-list", name)
+        page.select_option("#import-source-type", kind)
+        page.fill("#import-mapping", mapping)
+        with page.expect_navigation():
+            page.click("form.person-import button[type=submit]")
+        assert re.match(r"Imported [34] records", page.inner_text("#imported"))
+    page.click("header nav a[href='/persons']")
+    page.wait_for_url("**/persons")
+    assert page.locator("table.persons tr.person").count() >= 4
+    shot(page, shots, "persons-register")
+
+    page.goto("/persons/review")
+    with page.expect_navigation():
+        page.locator("table.queue a", has_text="Compare").first.click()
+    assert page.locator("table.side-by-side mark.diff").count() >= 2  # the given names differ
+    shot(page, shots, "persons-compare")
+    page.check("#decision-different")
+    page.fill("#review-reason", "Placeholder: two brothers")
+    with page.expect_navigation():
+        page.click("form.review button[type=submit]")
+    assert "Recorded:" in page.inner_text("main")
+    assert list(store.decisions(web_case).values()) == ["different"]
+    watch.check()
+    context.close()

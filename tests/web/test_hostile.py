@@ -270,6 +270,27 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
             f"/api/v1/claims/{claim}/review",
             {"json": {"decision": "confirmed"}},
         ),
+        ("POST", "/persons"): (analyst, "/persons", {"data": {"list_name": "Forged", "full_name": "Forged Name"}}),
+        ("POST", "/persons/import"): (
+            analyst,
+            "/persons/import",
+            {"data": {"list_name": "Forged"}, "files": {"file": ("l.csv", b"name\nForged Name\n")}},
+        ),
+        ("POST", "/persons/review"): (
+            analyst,
+            "/persons/review",
+            {"data": {"a": "abcdef", "b": "abcdef01", "decision": "same"}},
+        ),
+        ("POST", "/api/v1/persons"): (
+            analyst,
+            "/api/v1/persons",
+            {"json": {"list_name": "Forged", "full_name": "Forged Name"}},
+        ),
+        ("POST", "/api/v1/persons/review"): (
+            analyst,
+            "/api/v1/persons/review",
+            {"json": {"a": "abcdef", "b": "abcdef01", "decision": "same"}},
+        ),
     }
     unsafe = {(m, p) for p, m, _ in api_routes(team.app) if m in {"POST", "PUT", "PATCH", "DELETE"}}
     assert unsafe == set(forms), f"state-changing routes without a CSRF check here: {unsafe ^ set(forms)}"
