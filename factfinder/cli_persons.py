@@ -238,6 +238,39 @@ def persons_review(
     out.print(f"review {rid} recorded: {a} and {b} are {decision}", markup=False)
 
 
+@persons_app.command("propose")
+@fails_cleanly
+def persons_propose(
+    case_dir: CaseDir,
+    accept: Annotated[
+        list[int] | None, typer.Option("--accept", help="Make the proposal of this claim a record (repeat).")
+    ] = None,
+    list_name: Annotated[str, typer.Option("--list", help="The list accepted records go to.")] = "named in texts",
+    reason: ReasonOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Records the claims suggest (a person named where a text reports a killing or an arrest); --accept makes them."""
+    from factfinder.findings.persons import proposals
+
+    with Case.open(case_dir) as case:
+        if accept:
+            for claim_id in accept:
+                made = proposals.accept(
+                    case, claim_id, actor=actor or config.default_actor(), list_name=list_name, reason=reason
+                )
+                out.print(f"record {made.ref} made from claim {claim_id}: {made.record.display_name()}", markup=False)
+            return
+        found = proposals.proposals(case)
+    for p in found:
+        r = p.record
+        out.print(
+            f"claim {p.claim_id}  {r.display_name()}  {r.status}  {r.event_date_start or '-'}  {r.event_place or '-'}"
+            f"  item {p.item_sha256[:12]}",
+            markup=False,
+        )
+    out.print(f"{len(found)} proposals; accept with --accept CLAIM_ID", markup=False)
+
+
 @persons_app.command("compare")
 @fails_cleanly
 def persons_compare(

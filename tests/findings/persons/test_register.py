@@ -241,3 +241,28 @@ def test_cli_import_link_list_export_and_compare(cli, tmp_path: Path) -> None:  
     assert json.loads(stdout)["probability"] > 0.5
     _, stdout, _ = cli("verify", case_dir)
     assert stdout.startswith("intact")
+
+
+def test_people_named_in_texts_are_proposed_and_become_records_only_when_accepted(case: Case) -> None:
+    from factfinder.findings.persons import proposals
+    from factfinder.text import store as text_store
+
+    text = (
+        "Yerlan Zhumabayev, 34, was shot dead by police in Zhanaozen on 16 December 2011. "
+        "Nobody said Aidos Nurtayev was killed."  # no event claim for him: nothing proposed
+    )
+    case.add_bytes(text.encode(), actor="tester", original_name="article.txt", collected_at_claimed="2011-12-20")
+    text_store.read_items(case)
+    found = proposals.proposals(case)
+    assert [(p.record.display_name(), p.record.status) for p in found] == [("Yerlan Zhumabayev", "killed")]
+    assert found[0].record.event_date_start == "2011-12-16" and found[0].record.event_place == "Zhanaozen"
+    assert store.records(case) == []  # a proposal is not a record
+    made = proposals.accept(case, found[0].claim_id, actor="tester")
+    assert made.claim_id == found[0].claim_id and made.origin == "claim" and made.list_name == proposals.CLAIMS_LIST
+    assert proposals.proposals(case) == []
+    with pytest.raises(store.PersonsError, match="proposes no person"):
+        proposals.accept(case, found[0].claim_id, actor="tester")
+    import_all(case)  # the families' list has him as Жумабаев Ерлан Сапарович: the register links the two
+    person = store.register(case).person(made.sha256[:12])
+    assert person is not None and {"named in texts", "families", "morgue", "ngo"} <= set(person.lists)
+    assert audit.verify_case(case).ok
