@@ -295,6 +295,84 @@ def review_queue(request: Request, who: Annotated[Caller, Depends(need(Permissio
     )
 
 
+class ProposalOut(BaseModel):
+    """A record the claims suggest: a person named where a text tells of a killing or an arrest."""
+
+    claim_id: int = Field(description="the claim that names the person (accept it with POST .../proposals/<id>)")
+    event_claim_id: int = Field(description="the event claim in the same sentence")
+    item_sha256: str = Field(description="the text item it was read from")
+    name: str = Field(description="the name as the text wrote it")
+    status: str = Field(description="killed or detained, from the event")
+    event_date_start: str | None
+    event_date_end: str | None
+    event_place: str
+
+
+class ProposalsOut(BaseModel):
+    proposals: list[ProposalOut]
+    total: int
+
+
+class AcceptIn(BaseModel):
+    list_name: str = Field(default="named in texts", min_length=1, max_length=MAX_LIST_NAME)
+    reason: str | None = Field(default=None, max_length=MAX_REASON)
+
+
+@router.get("/persons/proposals")
+def get_proposals(request: Request, who: Annotated[Caller, Depends(need(Permission.RECORD_PERSONS))]) -> ProposalsOut:
+    """People named in texts where a killing or an arrest is told, not yet accepted as records."""
+    from factfinder.findings.persons import proposals
+
+    found = proposals.proposals(_case(request))
+    return ProposalsOut(
+        proposals=[
+            ProposalOut(
+                claim_id=p.claim_id,
+                event_claim_id=p.event_claim_id,
+                item_sha256=p.item_sha256,
+                name=p.record.display_name(),
+                status=p.record.status,
+                event_date_start=p.record.event_date_start,
+                event_date_end=p.record.event_date_end,
+                event_place=p.record.event_place,
+            )
+            for p in found[:PAGE]
+        ],
+        total=len(found),
+    )
+
+
+@router.post("/persons/proposals/{claim_id}", status_code=201)
+async def accept_proposal(
+    request: Request,
+    claim_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: AcceptIn,
+    who: Annotated[Caller, Depends(need(Permission.RECORD_PERSONS))],
+) -> RecordedOut:
+    """Make a proposal a record, kept with its claim and item: one custody entry."""
+    from factfinder.findings.persons import proposals
+
+    await _csrf(request, who)
+    try:
+        stored = await run_in_threadpool(
+            proposals.accept,
+            _case(request),
+            claim_id,
+            actor=_actor(who),
+            list_name=clean(body.list_name),
+            reason=clean(body.reason) or None if body.reason else None,
+        )
+    except VaultError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return RecordedOut(
+        record=stored.sha256,
+        ref=stored.ref,
+        list_name=stored.list_name,
+        log_index=stored.log_index,
+        sealed_fields=list(stored.sealed_fields),
+    )
+
+
 @router.get("/persons/{ref}")
 def get_person(
     request: Request, ref: Ref, who: Annotated[Caller, Depends(need(Permission.VIEW_REGISTER))]

@@ -234,6 +234,50 @@ async def import_persons(
     return RedirectResponse(f"/persons/new?imported={result.log_index}#imported", 303)
 
 
+# -- records proposed from the claims (before /persons/{ref}, which would take "proposals") -----------------
+
+
+def _proposals_page(request: Request, who: Caller, **context: Any) -> Response:
+    from factfinder.findings.persons import proposals
+
+    rows = proposals.proposals(_case(request))
+    return render(
+        request, "persons_proposals.html", who, rows=rows[:PAGE], default_list=proposals.CLAIMS_LIST, **context
+    )
+
+
+@router.get("/persons/proposals")
+def proposals_page(request: Request, who: Annotated[Caller, Depends(need(Permission.RECORD_PERSONS))]) -> Response:
+    """People named in texts where a killing or an arrest is told: each can be accepted as a record."""
+    return _proposals_page(request, who)
+
+
+@router.post("/persons/proposals/{claim_id}")
+async def accept_proposal(
+    request: Request,
+    claim_id: Annotated[int, Path(ge=1, le=2**62)],
+    who: Annotated[Caller, Depends(need(Permission.RECORD_PERSONS))],
+) -> Response:
+    """Make a proposal a record (a custody entry); on to the entry form, which says what was recorded."""
+    from factfinder.findings.persons import proposals
+
+    await check_csrf(request, who)
+    form = await request.form(max_files=0, max_fields=10)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        made = await run_in_threadpool(
+            proposals.accept,
+            _case(request),
+            claim_id,
+            actor=_actor(who),
+            list_name=(values.get("list_name") or proposals.CLAIMS_LIST),
+            reason=values.get("reason") or None,
+        )
+    except VaultError as exc:
+        return _proposals_page(request, who, error=str(exc), status=400)
+    return RedirectResponse(f"/persons/new?recorded={made.sha256}#recorded", 303)
+
+
 # -- the review queue (before /persons/{ref}, which would take "review") ---------------------------------
 
 

@@ -217,6 +217,21 @@ def _person_review(w: Fixture, who: Member, *, api: bool) -> Call:
     return Call("POST", "/persons/review", 303, _form(who, a=a, b=b, decision="different"))
 
 
+def _proposal_accept(w: Fixture, who: Member, *, api: bool) -> Call:
+    """A fresh text naming a victim, read, so that its proposal can be accepted once."""
+    from factfinder.findings.persons import proposals
+    from factfinder.text import store as text_store
+
+    case = w.team.case
+    text = f"Report {w.unique()}: Yerlan Zhumabayev, 34, was shot dead by police in Zhanaozen on 16 December 2011."
+    rec = case.add_bytes(text.encode(), actor="tester", original_name="named.txt", collected_at_claimed="2011-12-20")
+    text_store.read_items(case, [rec.sha256])
+    claim = next(p.claim_id for p in proposals.proposals(case) if p.item_sha256 == rec.sha256)
+    if api:
+        return Call("POST", f"/api/v1/persons/proposals/{claim}", 201, _api(who, json={}))
+    return Call("POST", f"/persons/proposals/{claim}", 303, _form(who))
+
+
 Recipe = Callable[[Fixture, Member], Call]
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/"): lambda w, who: Call("GET", "/", 303),
@@ -359,6 +374,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/persons/{ref}"): lambda w, who: Call("GET", f"/api/v1/persons/{_persons(w)[2]}", 200),
     ("POST", "/api/v1/persons"): lambda w, who: _person_entry(w, who, api=True),
     ("POST", "/api/v1/persons/review"): lambda w, who: _person_review(w, who, api=True),
+    ("GET", "/persons/proposals"): lambda w, who: Call("GET", "/persons/proposals", 200),
+    ("POST", "/persons/proposals/{claim_id}"): lambda w, who: _proposal_accept(w, who, api=False),
+    ("GET", "/api/v1/persons/proposals"): lambda w, who: Call("GET", "/api/v1/persons/proposals", 200),
+    ("POST", "/api/v1/persons/proposals/{claim_id}"): lambda w, who: _proposal_accept(w, who, api=True),
     ("GET", "/api/v1/estimate"): lambda w, who: Call("GET", "/api/v1/estimate", 200),
 }
 
@@ -461,6 +480,10 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("POST", "/persons"),
             ("POST", "/persons/import"),
             ("POST", "/api/v1/persons"),
+            ("GET", "/persons/proposals"),
+            ("POST", "/persons/proposals/{claim_id}"),
+            ("GET", "/api/v1/persons/proposals"),
+            ("POST", "/api/v1/persons/proposals/{claim_id}"),
         ]
     },
     ("POST", "/persons/review"): P.REVIEW_LINKS,

@@ -291,6 +291,12 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
             "/api/v1/persons/review",
             {"json": {"a": "abcdef", "b": "abcdef01", "decision": "same"}},
         ),
+        ("POST", "/persons/proposals/{claim_id}"): (analyst, "/persons/proposals/1", {"data": {"list_name": "F"}}),
+        ("POST", "/api/v1/persons/proposals/{claim_id}"): (
+            analyst,
+            "/api/v1/persons/proposals/1",
+            {"json": {"list_name": "Forged"}},
+        ),
     }
     unsafe = {(m, p) for p, m, _ in api_routes(team.app) if m in {"POST", "PUT", "PATCH", "DELETE"}}
     assert unsafe == set(forms), f"state-changing routes without a CSRF check here: {unsafe ^ set(forms)}"

@@ -526,3 +526,29 @@ def test_the_estimate_panel_gives_three_figures_apart_or_says_it_is_not_availabl
     assert analyst.client.get("/estimate", params={"what": "detained", "strata": ["sex", "age"]}).status_code == 200
     assert analyst.client.get("/estimate", params={"what": "asleep"}).status_code == 400
     assert analyst.client.get("/api/v1/estimate", params={"strata": "shoe size"}).status_code == 422
+
+
+def test_people_named_in_texts_are_proposed_and_accepted_as_records(world: World) -> None:
+    from factfinder.text import store as text_store
+
+    analyst, case = world.member(Role.ANALYST), world.case
+    text = b"Placeholder report: Asylbek Kenzhebayev, 52, was shot dead by police in Zhanaozen on 16 December 2011."
+    rec = case.add_bytes(text, actor="tester", original_name="named.txt", collected_at_claimed="2011-12-20")
+    text_store.read_items(case, [rec.sha256])
+    page = analyst.client.get("/persons/proposals").text
+    assert "Asylbek Kenzhebayev" in page and f"/items/{rec.sha256}" in page
+    mine = [p for p in api(analyst, "/api/v1/persons/proposals")["proposals"] if p["item_sha256"] == rec.sha256]
+    assert [(p["name"], p["status"], p["event_place"]) for p in mine] == [
+        ("Asylbek Kenzhebayev", "killed", "Zhanaozen")
+    ]
+    before = log_size(case)
+    url = f"/persons/proposals/{mine[0]['claim_id']}"
+    r = analyst.client.post(url, data=form(analyst, list_name="Named in texts (invented)"), follow_redirects=False)
+    assert r.status_code == 303 and "recorded=" in r.headers["location"]
+    [entry] = entries(case, before)
+    assert entry["action"] == custody.PERSONS_RECORDED and entry["origin"] == "claim"
+    assert entry["item_sha256"] == rec.sha256 and entry["list_name"] == "Named in texts (invented)"
+    assert all(p["item_sha256"] != rec.sha256 for p in api(analyst, "/api/v1/persons/proposals")["proposals"])
+    r = analyst.client.post(url, data=form(analyst), follow_redirects=False)
+    assert r.status_code == 400 and "proposes no person" in r.text
+    assert log_size(case) == before + 1
