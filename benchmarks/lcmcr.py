@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="100,000 burn-in, as the published run")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", type=Path)
+    p.add_argument("--quick", action="store_true", help="1,000 burn-in + 500 draws, a smoke test")
+    p.add_argument("--clean", action="store_true", help="(run_all passes it; nothing is left behind)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.burn_in, args.draws = 1_000, 500
     burn_in = 100_000 if args.full else args.burn_in
 
     from factfinder.findings.estimation import OverlapTable, fit_lcmcr

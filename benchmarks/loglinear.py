@@ -31,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     p.add_argument("--json", type=Path)
+    p.add_argument("--quick", action="store_true", help="one run instead of the best of --repeat")
+    p.add_argument("--clean", action="store_true", help="(run_all passes it; nothing is left behind)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.repeat = 1
 
     import statsmodels.api as sm
 

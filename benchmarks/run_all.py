@@ -32,6 +32,9 @@ BENCHMARKS = (
     "text_code",
     "report",
     "findings",
+    "linkage",
+    "lcmcr",
+    "loglinear",
 )
 
 
