@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     skip = pytest.mark.skip(reason="sqlite_only: works on the SQLite file itself; this run is on PostgreSQL")
     no_database = pytest.mark.skip(reason="uses no case database: run once, on the SQLite run")
-    repeat = pytest.mark.skip(reason="once_on_postgres: another case of the same test runs on PostgreSQL")
+    repeat = pytest.mark.skip(reason="once_on_postgres: other tests run its database code on PostgreSQL")
     for item in items:
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(skip)

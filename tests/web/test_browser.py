@@ -58,9 +58,14 @@ WORD = "зернохранилище"  # the distinctive word the analyst search
 CONTACT_NAME = "Placeholder Witness Zeta"  # not a real person
 TIMEOUT_MS = 15_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium (make install does as root)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium (make install does as root)"
+    ),
+    # The browser drives the same routes the TestClient tests drive, and those run on PostgreSQL too; what these
+    # tests add (scripts, CSP, real uploads, what a person sees) does not depend on the database.
+    pytest.mark.once_on_postgres,
+]
 
 
 def artifacts_dir() -> Path:
