@@ -43,7 +43,7 @@ from factfinder.db.models import (
     PersonRecordRow,
 )
 from factfinder.findings.persons.lists import ListError, parse_csv
-from factfinder.findings.persons.model import DESCRIPTIVE_FIELDS, PROTECTED_PERSON_FIELDS, PersonRecord
+from factfinder.findings.persons.model import PROTECTED_PERSON_FIELDS, PersonRecord
 from factfinder.text.store import LIST_CHANNEL
 from factfinder.vault import custody, sealing
 from factfinder.vault.case import Case, NewReceipt
@@ -400,7 +400,7 @@ def _write_batch(
                 "list_id": list_id,
                 "position": i + 1,
                 "sha256": sha,
-                "body": _canonical(r.descriptive()),
+                "body": custody.canonical_json(r.descriptive()).decode(),
                 "status": r.status,
                 "supersedes": supersedes,
                 "claim_id": claim_id,
@@ -425,15 +425,6 @@ def _write_batch(
         case.log.append(conn, [entry])
         case.log.checkpoint(conn, now)
     return int(head.size)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def record_body_digest(body: str) -> str:
-    """The digest a stored record body must have (that of ``PersonRecord.digest``)."""
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 # ---- reading --------------------------------------------------------------------------
@@ -518,10 +509,10 @@ def record(case: Case, ref: str) -> StoredRecord:
     return _record_by_ref(case, ref)
 
 
-def lists(case: Case) -> list[ListInfo]:
+def lists(case: Case, current: Sequence[StoredRecord] | None = None) -> list[ListInfo]:
+    """The lists with their current records counted (``current``: the records already read, if any)."""
     counts: dict[str, int] = {}
-    current = records(case)
-    for r in current:
+    for r in records(case) if current is None else current:
         counts[r.list_name] = counts.get(r.list_name, 0) + 1
     with Session(case.engine) as s:
         rows = s.execute(select(PersonList.name, PersonList.source, PersonList.source_type).order_by(PersonList.id))
@@ -619,14 +610,22 @@ def _records_digest(current: Sequence[StoredRecord]) -> str:
     return custody.records_commitment([f"{r.id}:{r.sha256}" for r in current])
 
 
-def link(case: Case, *, settings: linkage.LinkageSettings | None = None, force: bool = False) -> LinkRun:
-    """Run linkage on the current records, or give the stored run that already saw exactly these records."""
+def link(
+    case: Case,
+    *,
+    settings: linkage.LinkageSettings | None = None,
+    force: bool = False,
+    current: Sequence[StoredRecord] | None = None,
+) -> LinkRun:
+    """Run linkage on the current records, or give the stored run that already saw exactly these records.
+
+    ``current`` are the case's current records when the caller has read them already."""
     from factfinder.findings.persons import linkage
 
     settings = settings or linkage.LinkageSettings()
-    current = records(case)
+    current = records(case) if current is None else current
     digest = _records_digest(current)
-    settings_text = _canonical(settings.to_dict())
+    settings_text = custody.canonical_json(settings.to_dict()).decode()
     with _LOCK:
         if not force:
             with Session(case.engine) as s:
@@ -662,7 +661,7 @@ def link(case: Case, *, settings: linkage.LinkageSettings | None = None, force: 
                 .values(
                     records_sha256=digest,
                     settings=settings_text,
-                    parameters=_canonical(parameters),
+                    parameters=custody.canonical_json(parameters).decode(),
                     step_version=STEP,
                     at_vault_clock=custody.vault_clock(),
                 )
@@ -678,7 +677,7 @@ def link(case: Case, *, settings: linkage.LinkageSettings | None = None, force: 
                             "record_b": p.b,
                             "probability": p.probability,
                             "match_weight": p.match_weight,
-                            "reasons": _canonical(p.reasons),
+                            "reasons": custody.canonical_json(p.reasons).decode(),
                         }
                         for p in result_pairs
                     ],
@@ -724,8 +723,8 @@ def register(
     from factfinder.findings.persons import linkage
 
     settings = settings or linkage.LinkageSettings()
-    run = link(case, settings=settings)
-    current = records(case)
+    current = records(case)  # read once: the run, the clusters and the list counts all see the same records
+    run = link(case, settings=settings, current=current)
     made = decisions(case)
     at = settings.upper if threshold is None else threshold
     assignment = clusters(current, run, at, made)
@@ -754,7 +753,7 @@ def register(
         ra, rb = by_id[p.a], by_id[p.b]
         key = (min(ra.sha256, rb.sha256), max(ra.sha256, rb.sha256))
         queue.append(ReviewPair(ra, rb, p.probability, p.match_weight, list(p.reasons), made.get(key)))
-    return Register(persons, queue, at, settings.lower, settings.upper, run.id, run.parameters, lists(case))
+    return Register(persons, queue, at, settings.lower, settings.upper, run.id, run.parameters, lists(case, current))
 
 
 def pair(case: Case, a: str, b: str) -> ReviewPair:
@@ -816,11 +815,6 @@ def stratum_of(p: RegisterPerson, strata: Sequence[str]) -> str:
         else:
             raise PersonsError(f"stratum {s!r}: one of {', '.join(STRATA[:3])}")
     return ",".join(parts)
-
-
-def descriptive_rows(recs: Sequence[StoredRecord]) -> list[dict[str, Any]]:
-    """The fields of records as table rows (for side-by-side views and exports)."""
-    return [{f: getattr(r.record, f) for f in DESCRIPTIVE_FIELDS} for r in recs]
 
 
 __all__ = [
