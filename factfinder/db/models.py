@@ -516,3 +516,171 @@ class PersonPair(Base):
     probability: Mapped[float] = mapped_column(Float, nullable=False)
     match_weight: Mapped[float] = mapped_column(Float, nullable=False)
     reasons: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# -- field intake (issue 8): OpenRosa, SMS, carried bundles and sync ---------------------------
+
+
+class OdkForm(Base):
+    """An XForm the case serves to ODK Collect and its kin; the form's XML is itself an item of the case.
+
+    A submission is only as readable as the form it answered, so the exact
+    form definition is kept as evidence (its digest here, its bytes in the
+    vault); a new version is a new row, never an edit."""
+
+    __tablename__ = "odk_forms"
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    version: Mapped[str] = mapped_column(String(255), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    item_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    encrypted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    public_key: Mapped[str | None] = mapped_column(Text)  # base64 RSA public key the form carries
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open, closed
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class OdkAppUser(Base):
+    """A field device's credential for one campaign: a random token in the URL (stored as a digest).
+
+    ``digest_ha1`` is MD5(name:realm:token), kept only so the same device can
+    use HTTP Digest instead of a token URL, as OpenRosa 1.0 specifies."""
+
+    __tablename__ = "odk_app_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    digest_ha1: Mapped[str | None] = mapped_column(String(32))
+    campaign: Mapped[str | None] = mapped_column(String(255))
+    form_ids: Mapped[str | None] = mapped_column(Text)  # JSON list; None: every open form
+    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class OdkSubmission(Base):
+    """One OpenRosa submission (by its ``instanceID``): its XML is an item, its attachments are items.
+
+    ``complete`` turns true when every attachment the XML names has arrived
+    (a split submission comes in several POSTs); ``deprecated_id`` names the
+    submission an edit replaces, which stays in the case."""
+
+    __tablename__ = "odk_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    form_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    form_version: Mapped[str | None] = mapped_column(String(255))
+    xml_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    deprecated_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    encrypted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    complete: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    submitter: Mapped[str] = mapped_column(String(255), nullable=False)
+    log_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class OdkAttachment(Base):
+    """A file a submission names; ``sha256`` stays empty until the file arrives."""
+
+    __tablename__ = "odk_attachments"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("odk_submissions.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SmsMessage(Base):
+    """An SMS as an SMS gateway delivered it: the provider's message id, so a retried webhook adds nothing."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (UniqueConstraint("provider", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), nullable=False)
+    message_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class SmsAnchor(Base):
+    """A digest announced by SMS ("hash first, media later"): evidence kept on a phone, anchored in time.
+
+    When an item with that digest arrives, by any channel, it can show that
+    its bytes existed no later than the message's custody entry."""
+
+    __tablename__ = "sms_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claimed_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    message_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    log_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class Origin(Base):
+    """Another archive's custody log (a field laptop, an intake server) as this archive holds it.
+
+    Each origin is mirrored as an append-only copy of its entries, up to the
+    last signed checkpoint that verified with the key first seen for it; a
+    later checkpoint that is not consistent with it is a fork, recorded and
+    never merged."""
+
+    __tablename__ = "origins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    verifier: Mapped[str] = mapped_column(Text, nullable=False)  # the origin's note verifier key
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    checkpoint: Mapped[str | None] = mapped_column(Text)  # the latest signed note held
+    forked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    first_seen_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+    updated_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class OriginEntry(Base):
+    """One custody entry of another origin's log, exactly as that log holds it."""
+
+    __tablename__ = "origin_entries"
+
+    origin_id: Mapped[int] = mapped_column(ForeignKey("origins.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class OriginFork(Base):
+    """Two signed checkpoints of one origin that cannot both be true: kept as the proof of the fork."""
+
+    __tablename__ = "origin_forks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin_id: Mapped[int] = mapped_column(ForeignKey("origins.id"), nullable=False, index=True)
+    held_checkpoint: Mapped[str] = mapped_column(Text, nullable=False)
+    offered_checkpoint: Mapped[str] = mapped_column(Text, nullable=False)
+    via: Mapped[str] = mapped_column(String(255), nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class Transfer(Base):
+    """One hop: a bundle carried in, or a sync with another archive; its custody entry says who and when."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # bundle, sync
+    bundle_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin_id: Mapped[int] = mapped_column(ForeignKey("origins.id"), nullable=False, index=True)
+    from_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    to_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    carrier_claimed: Mapped[str | None] = mapped_column(Text)
+    left_at_claimed: Mapped[str | None] = mapped_column(String(40))
+    peer: Mapped[str | None] = mapped_column(Text)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -37,6 +37,8 @@ CLAIM_REVIEWED = "claim.reviewed"
 INCIDENT_DECIDED = "incident.decided"
 PERSONS_RECORDED = "persons.recorded"
 PERSONS_REVIEWED = "persons.reviewed"
+TRANSFER_RECEIVED = "transfer.received"  # a carried bundle or a sync brought another origin's entries in
+ORIGIN_FORKED = "origin.forked"  # another origin offered a checkpoint inconsistent with one held
 CASE_CREATED = "case.created"
 ITEM_ACTIONS = (ITEM_ADDED, ITEM_RECEIVED)
 
