@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pyrage import x25519
-from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, insert, inspect, select, text
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -245,11 +245,20 @@ class Case:
 
     # -- intake --------------------------------------------------------------------------
 
-    def record(self, receipts: Sequence[NewReceipt], *, actor: str) -> list[Recorded]:
+    def record(
+        self,
+        receipts: Sequence[NewReceipt],
+        *,
+        actor: str,
+        extra: Callable[[Connection, list[Recorded]], None] | None = None,
+    ) -> list[Recorded]:
         """Record arrivals of stored blobs: items, receipts, sealed fields, custody entries.
 
         One transaction for the whole batch, ending with a signed checkpoint:
-        either every receipt in it is in the case, or none is.
+        either every receipt in it is in the case, or none is. ``extra`` lets an
+        intake channel write its own rows (an OpenRosa submission, an SMS id) in
+        that same transaction, after the entries are appended, so a process
+        killed midway leaves neither the items nor the channel's rows.
         """
         if not receipts:
             return []
@@ -360,6 +369,8 @@ class Case:
                     [{"receipt_id": rids[s], "field": name, "ciphertext": ct} for s, name, ct in sealed_rows],
                 )
             self.log.append(conn, entries)
+            if extra is not None:
+                extra(conn, out)
             self.log.checkpoint(conn, now)
         return out
 
