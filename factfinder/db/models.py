@@ -653,6 +653,9 @@ class OriginEntry(Base):
     origin_id: Mapped[int] = mapped_column(ForeignKey("origins.id"), primary_key=True)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     entry: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # For a receipt: the details its entry commits to (salt, source, note, sealed fields' ciphertexts),
+    # as canonical JSON, so the receiving archive can check the commitment and keep the sealed fields.
+    details: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class OriginFork(Base):

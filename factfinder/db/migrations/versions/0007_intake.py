@@ -121,6 +121,7 @@ def upgrade() -> None:
     sa.Column('origin_id', sa.Integer(), nullable=False),
     sa.Column('idx', sa.BigInteger(), nullable=False),
     sa.Column('entry', sa.LargeBinary(), nullable=False),
+    sa.Column('details', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['origin_id'], ['origins.id'], ),
     sa.PrimaryKeyConstraint('origin_id', 'idx')
     )
