@@ -1,0 +1,885 @@
+"""Origins: one custody log per archive, and this archive's mirrors of the others' logs.
+
+Implements the "one append-only log per origin" model of issue 8 (field intake
+through a blackout). Every archive (a field laptop, an intake server, the
+commission's archive) keeps its own custody log, named by its checkpoint origin
+line (C2SP tlog-checkpoint) and signed with its own Ed25519 note key. Evidence
+moves between archives as *suffixes* of those logs: a carried bundle
+(:mod:`factfinder.intake.bundles`) or a sync over HTTP. The receiving archive
+mirrors each origin's entries byte for byte (:class:`OriginEntry` rows), so a
+field laptop's log that reached the intake server goes on, unchanged and still
+checkable against the laptop's own signature, to the commission.
+
+Why this shape and not "copy the items": the custody record must show every hop
+and must stand up later. A mirrored log keeps the origin's own signed
+statements ("my log of N entries has this root"); the receiver's own log adds
+one ``transfer.received`` entry per hop. Nobody has to trust a relay: the
+entries it passes on are checked against the origin's key.
+
+Accepting a suffix ``[from_size, to_size)`` of origin O (:func:`examine`):
+
+- the offered checkpoint must verify with O's key, pinned at first sight (trust
+  on first use); a different key for a name already held is refused;
+- the sender's consistency proof (RFC 9162 section 2.1.4) from its tree at
+  ``from_size`` (root ``from_root``, given with the offer) to the signed root
+  must verify, so ``from_root`` really is the root of the signed log's prefix;
+- ``from_size`` must not exceed what is held (a gap is skipped, not merged); the
+  held entries ``[0, from_size)`` followed by the offered ones must hash
+  (RFC 9162 leaf and node hashing) to the signed root, and the overlap with what
+  is held must be equal byte for byte, so a forged or reordered suffix fails.
+
+The sender computes the proof from its own copy of the entries, so it needs no
+checkpoint at exactly ``from_size`` (it may never have seen one there); the
+receiver checks that proof against the root it recomputes from its held entries.
+
+A checkpoint signed by O's key that cannot extend what is held (a different root
+at the same size, or a prefix that differs) is a **fork**: the signed evidence
+of it is kept (:class:`OriginFork`, both notes, and an ``origin.forked`` custody
+entry), nothing more is merged from that origin, ever (it is frozen until people
+sort out which history is true), and other origins go on. Damage that is not
+provably a fork (an entry that does not hash to the signed root while the proof
+holds, a broken proof, a receipt whose details do not match its commitment) is
+an error: the whole transfer is refused and nothing is written.
+
+This archive's own log is an origin too (:func:`held` lists it), but it is never
+written to from outside: an offer of it is only checked (a checkpoint signed by
+this archive's key that is not a prefix of its log means the signing key was
+copied: a fork). Its :class:`Origin` row exists only once such a fork is seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import Session
+
+from factfinder.db import engine as dbengine
+from factfinder.db.models import Item, Origin, OriginEntry, OriginFork, ProtectedField, Receipt, Transfer
+from factfinder.vault import custody, merkle, sealing
+from factfinder.vault.blobs import StoredBlob
+from factfinder.vault.case import Case, NewReceipt, Recorded
+from factfinder.vault.checkpoint import Checkpoint, Verifier
+from factfinder.vault.errors import CheckpointError, IntakeError, VaultError
+
+if TYPE_CHECKING:
+    from factfinder.vault.audit import AuditReport
+
+STATE_FORMAT = "factfinder/origins-state/v1"
+DETAILS_KEYS = frozenset({"salt", "source", "note", "original_name", "collected_by_claimed", "sealed"})
+HOP_KINDS = ("bundle", "sync")
+_READ_CHUNK = 1024  # mirrored entries read per query when streaming a suffix out
+
+# What :func:`examine` decides for one offered origin.
+TAKEN = "taken"  # new entries accepted
+HELD = "held"  # nothing new: everything offered is already held (and consistent)
+FORK = "fork"  # signed by the origin's key but inconsistent with what is held: recorded, not merged
+FROZEN = "frozen"  # the origin forked earlier: nothing is taken from it any more
+GAP = "gap"  # the offer starts beyond what is held: skipped (ask again with this archive's state)
+
+
+class OriginsError(IntakeError):
+    """An origins state or an origin's held copy is unusable."""
+
+
+class TransferError(OriginsError):
+    """What another archive sent does not verify: refused as a whole, nothing written."""
+
+
+@dataclass(frozen=True)
+class OriginState:
+    """How far this archive holds one origin's log, and under which key."""
+
+    name: str
+    verifier: str
+    size: int
+    checkpoint: str | None
+    forked: bool = False
+
+
+@dataclass(frozen=True)
+class ArchiveState:
+    """What an archive says it holds: what a sender needs to make it a bundle or a sync."""
+
+    archive: str
+    recipients: list[str]
+    origins: dict[str, OriginState]
+
+    @property
+    def have(self) -> dict[str, int]:
+        return {name: o.size for name, o in self.origins.items()}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A suffix of one origin's log as another archive sends it."""
+
+    name: str
+    verifier: str
+    from_size: int
+    from_root: bytes  # the sender's root at ``from_size`` (the empty-tree hash at 0)
+    checkpoint: str  # signed note at ``from_size + len(entries)``
+    proof: list[bytes]  # consistency proof from ``from_size`` to the checkpoint's size
+    entries: list[bytes]
+    details: list[bytes | None]  # per entry: canonical JSON of a receipt's committed details, else None
+
+
+@dataclass(frozen=True)
+class NewItemEntry:
+    """A receipt entry, in an accepted suffix, naming an item."""
+
+    origin: str
+    index: int
+    sha256: str
+    size: int
+    record: dict[str, Any]
+    details: dict[str, Any]
+
+
+@dataclass
+class Verdict:
+    """The outcome of checking one offer against what this archive holds (nothing written yet)."""
+
+    offer: Offer
+    status: str
+    held_size: int
+    held_checkpoint: str | None
+    checkpoint: Checkpoint
+    reason: str = ""
+    receipts: list[NewItemEntry] = field(default_factory=list)
+
+    @property
+    def new_entries(self) -> list[bytes]:
+        return self.offer.entries[self.held_size - self.offer.from_size :] if self.status == TAKEN else []
+
+    @property
+    def new_details(self) -> list[bytes | None]:
+        return self.offer.details[self.held_size - self.offer.from_size :] if self.status == TAKEN else []
+
+
+@dataclass(frozen=True)
+class Hop:
+    """How the entries came: by a carried bundle or a sync, who says they carried it, from where."""
+
+    kind: str
+    bundle_sha256: str | None = None
+    carrier_claimed: str | None = None
+    left_at_claimed: str | None = None
+    peer: str | None = None
+
+    @property
+    def via(self) -> str:
+        if self.kind == "bundle":
+            return f"bundle {self.bundle_sha256}" if self.bundle_sha256 else "bundle"
+        return f"sync with {self.peer}" if self.peer else "sync"
+
+
+@dataclass
+class OriginOutcome:
+    """What one origin of a transfer did to this archive."""
+
+    name: str
+    status: str
+    from_size: int  # what this archive held before
+    to_size: int  # the offered checkpoint's size
+    entries_taken: int = 0
+    items_new: int = 0
+    items_held: int = 0
+    reason: str = ""
+    fork: bool = False  # signed by the origin's key but inconsistent with what is held
+
+    def __post_init__(self) -> None:
+        self.fork = self.status == FORK
+
+
+# -- what this archive holds ---------------------------------------------------------------
+
+
+def held(case: Case) -> dict[str, OriginState]:
+    """Every origin this archive holds, its own log included, with size and latest checkpoint."""
+    with dbengine.snapshot(case.engine) as conn:
+        return held_in(case, conn)
+
+
+def held_in(case: Case, conn: Connection) -> dict[str, OriginState]:
+    """:func:`held` inside a transaction the caller already has."""
+    own = case.log.origin
+    out: dict[str, OriginState] = {}
+    own_forked = False
+    for name, verifier, size, note, forked in conn.execute(
+        select(Origin.name, Origin.verifier, Origin.size, Origin.checkpoint, Origin.forked).order_by(Origin.name)
+    ):
+        if name == own:
+            own_forked = bool(forked)
+            continue
+        out[name] = OriginState(name, verifier, int(size), note, bool(forked))
+    note = case.log.latest_checkpoint(conn)
+    size = Checkpoint.from_text(note.split("\n\n")[0] + "\n").size if note else 0
+    out[own] = OriginState(own, case.config.log_key, size, note, own_forked)
+    return dict(sorted(out.items()))
+
+
+def state(case: Case) -> dict[str, Any]:
+    """What this archive hands to whoever will bring it a bundle (JSON-able; nothing secret in it)."""
+    return {
+        "format": STATE_FORMAT,
+        "archive": case.log.origin,
+        "recipients": list(case.config.recipients),
+        "origins": {
+            name: {"size": o.size, "checkpoint": o.checkpoint, "verifier": o.verifier} for name, o in held(case).items()
+        },
+    }
+
+
+def parse_state(obj: Any) -> ArchiveState:
+    """Check and read an archive's state as :func:`state` wrote it; :class:`OriginsError` names what is wrong."""
+    if not isinstance(obj, Mapping) or obj.get("format") != STATE_FORMAT:
+        raise OriginsError(f"not an origins state (expected format {STATE_FORMAT})")
+    archive = obj.get("archive")
+    recipients = obj.get("recipients")
+    origins = obj.get("origins")
+    if not isinstance(archive, str) or not archive:
+        raise OriginsError("origins state: 'archive' must name the archive's origin")
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise OriginsError("origins state: 'recipients' must be a list of age public keys")
+    try:
+        sealing.parse_recipients(recipients)
+    except VaultError as exc:
+        raise OriginsError(f"origins state: {exc}") from None
+    if not isinstance(origins, Mapping):
+        raise OriginsError("origins state: 'origins' must map origin names to what is held")
+    parsed: dict[str, OriginState] = {}
+    for name, o in origins.items():
+        if not isinstance(name, str) or not isinstance(o, Mapping):
+            raise OriginsError("origins state: each origin must be an object under its name")
+        size, note, verifier = o.get("size"), o.get("checkpoint"), o.get("verifier")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise OriginsError(f"origins state: origin {name!r} has no valid size")
+        if note is not None and not isinstance(note, str):
+            raise OriginsError(f"origins state: origin {name!r} has a malformed checkpoint")
+        if not isinstance(verifier, str):
+            raise OriginsError(f"origins state: origin {name!r} has no verifier key")
+        key = _verifier(name, verifier)
+        if note is not None:
+            try:
+                cp = Checkpoint.open(note, key)
+            except CheckpointError as exc:
+                raise OriginsError(f"origins state: origin {name!r}: {exc}") from None
+            if cp.size != size:
+                raise OriginsError(f"origins state: origin {name!r} says size {size} but its checkpoint {cp.size}")
+        parsed[name] = OriginState(name, verifier, size, note)
+    return ArchiveState(archive, list(recipients), parsed)
+
+
+def _verifier(name: str, text: str) -> Verifier:
+    try:
+        key = Verifier.parse(text)
+    except CheckpointError as exc:
+        raise OriginsError(f"origin {name!r}: {exc}") from None
+    if key.name != name:
+        raise OriginsError(f"origin {name!r}: its verifier key is for {key.name!r}")
+    return key
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise TransferError(f"{what} is not base64 text")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise TransferError(f"{what} is not base64") from None
+
+
+def _origin_id(conn: Connection, name: str) -> int | None:
+    value = conn.execute(select(Origin.id).where(Origin.name == name)).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+# -- reading an origin's log, for sending it on ----------------------------------------------
+
+
+def records(case: Case, conn: Connection, name: str, start: int, end: int) -> Iterator[tuple[int, bytes, bytes | None]]:
+    """``(index, entry, details)`` of origin ``name`` for ``start <= index < end``, as this archive holds it.
+
+    ``details`` is the canonical JSON that a receipt entry's ``details_sha256``
+    commits to, with the salt and the sealed fields' ciphertexts in base64 (so
+    the receiver can check the commitment and keep the sealed fields sealed to
+    whoever the origin sealed them to); ``None`` for other entries.
+    """
+    if name == case.log.origin:
+        yield from _own_records(case, conn, start, end)
+        return
+    origin_id = _origin_id(conn, name)
+    if origin_id is None:
+        return
+    for lo in range(start, end, _READ_CHUNK):
+        hi = min(end, lo + _READ_CHUNK)
+        rows = conn.execute(
+            select(OriginEntry.idx, OriginEntry.entry, OriginEntry.details)
+            .where(OriginEntry.origin_id == origin_id, OriginEntry.idx >= lo, OriginEntry.idx < hi)
+            .order_by(OriginEntry.idx)
+        ).all()
+        if len(rows) != hi - lo:
+            raise OriginsError(f"the held copy of origin {name} lacks entries in {lo}..{hi - 1}: run verify")
+        for idx, entry, details in rows:
+            yield int(idx), bytes(entry), bytes(details) if details is not None else None
+
+
+def _own_records(case: Case, conn: Connection, start: int, end: int) -> Iterator[tuple[int, bytes, bytes | None]]:
+    for lo in range(start, end, _READ_CHUNK):
+        hi = min(end, lo + _READ_CHUNK)
+        receipts = {
+            int(r.log_index): r
+            for r in conn.execute(
+                select(
+                    Receipt.id,
+                    Receipt.log_index,
+                    Receipt.source,
+                    Receipt.note,
+                    Receipt.original_name,
+                    Receipt.collected_by_claimed,
+                    Receipt.details_salt,
+                ).where(Receipt.log_index >= lo, Receipt.log_index < hi)
+            )
+        }
+        sealed: dict[int, dict[str, str]] = {}
+        if receipts:
+            ids = [r.id for r in receipts.values()]
+            for rid, name, ct in conn.execute(
+                select(ProtectedField.receipt_id, ProtectedField.field, ProtectedField.ciphertext).where(
+                    ProtectedField.receipt_id.in_(ids)
+                )
+            ):
+                sealed.setdefault(int(rid), {})[name] = _b64(bytes(ct))
+        for idx, entry in case.log.entries(conn, lo, hi):
+            r = receipts.get(idx)
+            details = None
+            if r is not None:
+                details = custody.canonical_json(
+                    {
+                        "salt": _b64(bytes(r.details_salt)),
+                        "source": r.source,
+                        "note": r.note,
+                        "original_name": r.original_name,
+                        "collected_by_claimed": r.collected_by_claimed,
+                        "sealed": dict(sorted(sealed.get(int(r.id), {}).items())),
+                    }
+                )
+            yield idx, entry, details
+
+
+def leaf_tree(case: Case, conn: Connection, name: str, size: int) -> merkle.MemoryTree:
+    """The Merkle tree of the first ``size`` entries of a mirrored origin, rebuilt from the held entries."""
+    return merkle.MemoryTree([merkle.leaf_hash(entry) for _, entry, _ in records(case, conn, name, 0, size)])
+
+
+def prefix_proof(case: Case, conn: Connection, name: str, from_size: int, to_size: int) -> tuple[bytes, list[bytes]]:
+    """The root at ``from_size`` and the consistency proof from there to ``to_size``, from the held entries."""
+    if from_size == 0:
+        return merkle.EMPTY_ROOT, []
+    if name == case.log.origin:
+        proof = case.log.consistency_proof(conn, from_size, to_size) if from_size < to_size else []
+        return case.log.root(conn, from_size), proof
+    tree = leaf_tree(case, conn, name, to_size)
+    proof = merkle.consistency_proof(tree.node, from_size, to_size) if from_size < to_size else []
+    return tree.root(from_size), proof
+
+
+def receipt_item(record: Mapping[str, Any]) -> str | None:
+    """The item a receipt entry names, or None for any other entry."""
+    if record.get("action") in custody.ITEM_ACTIONS:
+        sha = record.get("item_sha256")
+        return sha if isinstance(sha, str) else None
+    return None
+
+
+def items_named(case: Case, conn: Connection, name: str, start: int, end: int) -> Iterator[tuple[str, int]]:
+    """``(digest, size)`` of every item named by a receipt entry of ``name`` in ``[start, end)``."""
+    if name == case.log.origin:
+        rows = conn.execute(
+            select(Item.sha256, Item.size)
+            .join(Receipt, Receipt.item_id == Item.id)
+            .where(Receipt.log_index >= start, Receipt.log_index < end)
+        )
+        for sha, size in rows:
+            yield str(sha), int(size)
+        return
+    for _, entry, _ in records(case, conn, name, start, end):
+        record = custody.decode_entry(entry)
+        named = receipt_item(record)
+        if named is not None:
+            yield named, int(record.get("item_size") or 0)
+
+
+# -- checking what another archive offers ------------------------------------------------------
+
+
+def examine(case: Case, offers: Sequence[Offer]) -> list[Verdict]:
+    """Check every offer against what this archive holds; write nothing.
+
+    Raises :class:`TransferError` for anything that is damage rather than a
+    provable fork, so that a transfer is taken whole or not at all.
+    """
+    names = [o.name for o in offers]
+    if len(set(names)) != len(names):
+        raise TransferError("an origin is offered twice")
+    with dbengine.snapshot(case.engine) as conn:
+        holding = held_in(case, conn)
+        return [_examine_one(case, conn, offer, holding.get(offer.name)) for offer in offers]
+
+
+def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState | None) -> Verdict:
+    name = offer.name
+    key = _verifier(name, offer.verifier)
+    if have is not None and have.verifier != offer.verifier:
+        raise TransferError(f"origin {name} is offered under another key than the one this archive pinned for it")
+    try:
+        cp = Checkpoint.open(offer.checkpoint, key)
+    except CheckpointError as exc:
+        raise TransferError(f"origin {name}: the offered checkpoint does not verify: {exc}") from None
+    f, n = offer.from_size, cp.size
+    if f < 0 or len(offer.entries) != n - f or len(offer.details) != len(offer.entries):
+        raise TransferError(f"origin {name}: {len(offer.entries)} entries do not fill {f}..{n}")
+    _check_proof(offer, cp)
+    h = have.size if have is not None else 0
+    held_note = have.checkpoint if have is not None else None
+    verdict = Verdict(offer, HELD, h, held_note, cp)
+    own = name == case.log.origin
+    if have is not None and have.forked:
+        verdict.status, verdict.reason = FROZEN, "this origin forked earlier: nothing more is taken from it"
+        return verdict
+    if f > h:
+        verdict.status, verdict.reason = GAP, f"the offer starts at entry {f} but this archive holds only {h}"
+        return verdict
+    # The roots this archive holds, at the sizes the offer needs.
+    tree: merkle.MemoryTree | None = None
+    if not own:
+        tree = leaf_tree(case, conn, name, h)
+        if held_note is not None and tree.root(h) != Checkpoint.open(held_note, key).root_hash:
+            raise OriginsError(f"the held copy of origin {name} does not match its checkpoint: run verify")
+
+    def root_at(size: int) -> bytes:
+        return case.log.root(conn, size) if tree is None else tree.root(size)
+
+    def held_entries(lo: int, hi: int) -> list[bytes]:
+        if own:
+            return [e for _, e in case.log.entries(conn, lo, hi)]
+        return [e for _, e, _ in records(case, conn, name, lo, hi)]
+
+    if n <= h:
+        if root_at(n) != cp.root_hash:
+            verdict.status = FORK
+            verdict.reason = f"its checkpoint at size {n} has another root than the log held"
+        return verdict
+    if f > 0 and offer.from_root != root_at(f):
+        verdict.status = FORK
+        verdict.reason = f"its log's first {f} entries differ from the ones held (proven by its consistency proof)"
+        return verdict
+    combined = merkle.MemoryTree([merkle.leaf_hash(e) for e in held_entries(0, f)])
+    for entry in offer.entries:
+        combined.append(merkle.leaf_hash(entry))
+    if combined.root() != cp.root_hash:
+        raise TransferError(f"origin {name}: entries {f}..{n - 1} do not hash to the signed root (altered)")
+    if held_entries(f, h) != offer.entries[: h - f]:
+        verdict.status = FORK
+        verdict.reason = f"its signed log differs from the one held within entries {f}..{h - 1}"
+        return verdict
+    if own:  # a longer log signed with this archive's own key: the key is in someone else's hands
+        verdict.status = FORK
+        verdict.reason = f"a checkpoint signed with this archive's own key at size {n}, beyond its log ({h})"
+        return verdict
+    verdict.status = TAKEN
+    verdict.receipts = _check_entries(offer, h)
+    return verdict
+
+
+def _check_proof(offer: Offer, cp: Checkpoint) -> None:
+    """The sender's ``from_root`` must be the root of the signed log's prefix (RFC 9162 2.1.4.2)."""
+    f, n = offer.from_size, cp.size
+    if f == 0:
+        if offer.from_root != merkle.EMPTY_ROOT or offer.proof:
+            raise TransferError(f"origin {offer.name}: an offer from entry 0 needs no proof")
+        return
+    if f > n:
+        raise TransferError(f"origin {offer.name}: the offer starts at {f}, beyond its checkpoint ({n})")
+    try:
+        merkle.verify_consistency(f, n, offer.proof, offer.from_root, cp.root_hash)
+    except merkle.ProofError as exc:
+        raise TransferError(
+            f"origin {offer.name}: the consistency proof from size {f} does not verify: {exc}"
+        ) from None
+
+
+def _check_entries(offer: Offer, start: int) -> list[NewItemEntry]:
+    """Every new entry must be a canonical custody entry at its index; receipts must match their details."""
+    found: list[NewItemEntry] = []
+    skip = start - offer.from_size
+    for offset, (entry, details) in enumerate(zip(offer.entries[skip:], offer.details[skip:], strict=True)):
+        index = start + offset
+        where = f"origin {offer.name} entry {index}"
+        try:
+            record = custody.decode_entry(entry)
+        except (ValueError, UnicodeDecodeError):
+            raise TransferError(f"{where} is not a custody entry") from None
+        if record.get("seq") != index:
+            raise TransferError(f"{where} says it is entry {record.get('seq')}")
+        commitment = record.get("details_sha256")
+        if commitment is None:
+            if details is not None:
+                raise TransferError(f"{where} commits to no details but details came with it")
+            continue
+        parsed = _parse_details(details, where)
+        sealed = {k: _unb64(v, f"{where}: sealed field {k}") for k, v in parsed["sealed"].items()}
+        salt = _unb64(parsed["salt"], f"{where}: salt")
+        want = custody.details_commitment(
+            salt,
+            custody.receipt_details(
+                source=parsed["source"],
+                note=parsed["note"],
+                original_name=parsed["original_name"],
+                collected_by_claimed=parsed["collected_by_claimed"],
+                sealed=sealed,
+            ),
+        )
+        if want != commitment:
+            raise TransferError(f"{where}: its details do not match the commitment in the entry (altered)")
+        sha = receipt_item(record)
+        size = record.get("item_size")
+        if sha is not None:
+            if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+                raise TransferError(f"{where} names no valid item digest")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise TransferError(f"{where} gives no valid item size")
+            found.append(NewItemEntry(offer.name, index, sha, size, record, parsed))
+    return found
+
+
+def _parse_details(details: bytes | None, where: str) -> dict[str, Any]:
+    if details is None:
+        raise TransferError(f"{where} commits to details that did not come with it")
+    try:
+        parsed = json.loads(details.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise TransferError(f"{where}: its details are not JSON") from None
+    if not isinstance(parsed, dict) or set(parsed) != DETAILS_KEYS:
+        raise TransferError(f"{where}: its details do not have the expected fields")
+    if custody.canonical_json(parsed) != details:
+        raise TransferError(f"{where}: its details are not in canonical form")
+    for key in ("source", "note", "original_name", "collected_by_claimed"):
+        if parsed[key] is not None and not isinstance(parsed[key], str):
+            raise TransferError(f"{where}: detail {key} is not text")
+    if not isinstance(parsed["sealed"], dict) or set(parsed["sealed"]) - set(sealing.PROTECTED_FIELDS):
+        raise TransferError(f"{where}: its sealed fields are not the known protected fields")
+    return parsed
+
+
+def needed_items(case: Case, verdicts: Sequence[Verdict]) -> dict[str, NewItemEntry]:
+    """Items named by accepted receipt entries that this archive lacks: digest -> first entry naming it."""
+    wanted: dict[str, NewItemEntry] = {}
+    for v in verdicts:
+        for r in v.receipts:
+            wanted.setdefault(r.sha256, r)
+    if not wanted:
+        return {}
+    with case.engine.connect() as conn:
+        known = set(conn.execute(select(Item.sha256).where(Item.sha256.in_(sorted(wanted)))).scalars())
+    return {sha: r for sha, r in wanted.items() if sha not in known}
+
+
+# -- taking it in --------------------------------------------------------------------------------
+
+
+def apply(
+    case: Case,
+    verdicts: Sequence[Verdict],
+    blobs: Mapping[str, StoredBlob],
+    hop: Hop,
+    *,
+    actor: str,
+) -> list[OriginOutcome]:
+    """Write what :func:`examine` accepted, all in one database transaction with one checkpoint.
+
+    New items (``blobs``: every digest :func:`needed_items` returned, already in
+    the store) are recorded as receipts of channel ``hop.kind``; then, per origin,
+    its new entries are mirrored and one ``transfer.received`` entry (with its
+    :class:`Transfer` row) records the hop, or for a fork an ``origin.forked``
+    entry and :class:`OriginFork` row. A process killed midway leaves the archive
+    as it was; a transfer already taken in changes nothing.
+    """
+    if hop.kind not in HOP_KINDS:
+        raise OriginsError(f"a hop is a {' or a '.join(HOP_KINDS)}, not {hop.kind!r}")
+    outcomes = [
+        OriginOutcome(v.offer.name, v.status, v.held_size, v.checkpoint.size, reason=v.reason) for v in verdicts
+    ]
+    needed = needed_items(case, verdicts)
+    missing = sorted(set(needed) - set(blobs))
+    if missing:
+        raise TransferError(f"the item {missing[0]} is named by a new entry but its bytes did not come")
+    receipts: list[NewReceipt] = []
+    for sha, r in needed.items():
+        blob = blobs[sha]
+        if blob.size != r.size:
+            raise TransferError(f"item {sha[:12]} is {blob.size} bytes, its entry says {r.size}")
+        receipts.append(
+            NewReceipt(
+                blob=blob,
+                channel=hop.kind,
+                source=f"origin {r.origin} entry {r.index}",
+                note=r.details.get("note"),
+                original_name=r.details.get("original_name"),
+                collected_at_claimed=r.record.get("collected_at_claimed"),
+                collected_by_claimed=r.details.get("collected_by_claimed"),
+            )
+        )
+    for v, out in zip(verdicts, outcomes, strict=True):
+        out.entries_taken = len(v.new_entries)
+        shas = {r.sha256 for r in v.receipts}
+        out.items_new = sum(1 for s in shas if needed.get(s) is not None and needed[s].origin == v.offer.name)
+        out.items_held = len(shas) - sum(1 for s in shas if s in needed)
+    if not any(v.status in (TAKEN, FORK) for v in verdicts):
+        return outcomes
+    now = custody.vault_clock()
+
+    def write(conn: Connection, _recorded: list[Recorded]) -> None:
+        _write_rows(case, conn, verdicts, hop, actor, now)
+
+    if receipts:
+        case.record(receipts, actor=actor, extra=write)
+    else:
+        case.log._require_signer()
+        with dbengine.write_transaction(case.engine) as conn:
+            case.log.head(conn, lock=True)
+            _write_rows(case, conn, verdicts, hop, actor, now)
+            case.log.checkpoint(conn, now)
+    return outcomes
+
+
+def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: Hop, actor: str, now: str) -> None:
+    head = case.log.head(conn)
+    entries: list[bytes] = []
+    now_held = held_in(case, conn)
+    for v in verdicts:
+        if v.status not in (TAKEN, FORK):
+            continue
+        name = v.offer.name
+        current = now_held.get(name)
+        moved = name != case.log.origin and (current.size if current else 0) != v.held_size
+        if moved or (current is not None and current.forked):
+            raise TransferError(f"origin {name} changed while this was being taken in: take it in again")
+        origin_id = _origin_id(conn, name)
+        if origin_id is None:
+            origin_id = conn.execute(
+                insert(Origin)
+                .values(
+                    name=name,
+                    verifier=v.offer.verifier,
+                    size=0,
+                    checkpoint=None,
+                    forked=False,
+                    first_seen_vault_clock=now,
+                    updated_at_vault_clock=now,
+                )
+                .returning(Origin.id)
+            ).scalar_one()
+        seq = head.size + len(entries)
+        if v.status == FORK:
+            held_note = v.held_checkpoint or ""
+            entries.append(
+                custody.encode_entry(
+                    seq,
+                    custody.ORIGIN_FORKED,
+                    head.checkpoint_size,
+                    head.checkpoint_root,
+                    origin=name,
+                    held_checkpoint_sha256=_note_digest(held_note),
+                    offered_checkpoint_sha256=_note_digest(v.offer.checkpoint),
+                    via=hop.via,
+                    actor=actor,
+                    at_vault_clock=now,
+                )
+            )
+            conn.execute(
+                insert(OriginFork).values(
+                    origin_id=origin_id,
+                    held_checkpoint=held_note,
+                    offered_checkpoint=v.offer.checkpoint,
+                    via=hop.via,
+                    at_vault_clock=now,
+                )
+            )
+            conn.execute(update(Origin).where(Origin.id == origin_id).values(forked=True, updated_at_vault_clock=now))
+            continue
+        new = v.new_entries
+        conn.execute(
+            insert(OriginEntry),
+            [
+                {"origin_id": origin_id, "idx": v.held_size + i, "entry": e, "details": d}
+                for i, (e, d) in enumerate(zip(new, v.new_details, strict=True))
+            ],
+        )
+        conn.execute(
+            update(Origin)
+            .where(Origin.id == origin_id)
+            .values(size=v.checkpoint.size, checkpoint=v.offer.checkpoint, updated_at_vault_clock=now)
+        )
+        entries.append(
+            custody.encode_entry(
+                seq,
+                custody.TRANSFER_RECEIVED,
+                head.checkpoint_size,
+                head.checkpoint_root,
+                kind=hop.kind,
+                origin=name,
+                from_size=v.held_size,
+                to_size=v.checkpoint.size,
+                root=_b64(v.checkpoint.root_hash),
+                bundle_sha256=hop.bundle_sha256,
+                carrier_claimed=hop.carrier_claimed,
+                left_at_claimed=hop.left_at_claimed,
+                peer=hop.peer,
+                actor=actor,
+                at_vault_clock=now,
+            )
+        )
+        conn.execute(
+            insert(Transfer).values(
+                kind=hop.kind,
+                bundle_sha256=hop.bundle_sha256,
+                origin_id=origin_id,
+                from_size=v.held_size,
+                to_size=v.checkpoint.size,
+                carrier_claimed=hop.carrier_claimed,
+                left_at_claimed=hop.left_at_claimed,
+                peer=hop.peer,
+                log_index=seq,
+                at_vault_clock=now,
+            )
+        )
+    case.log.append(conn, entries)
+
+
+def _note_digest(note: str) -> str:
+    return hashlib.sha256(note.encode("utf-8")).hexdigest()
+
+
+# -- verify ----------------------------------------------------------------------------------------
+
+
+def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
+    """Origins, their mirrored entries, forks and transfers against the custody entries (for ``verify``).
+
+    - each :class:`Transfer` row says what its ``transfer.received`` entry says, and every such entry has one;
+    - each :class:`OriginFork` row matches one ``origin.forked`` entry (origin and both notes' digests);
+    - each mirrored origin's entries are all there, hash to the root of its held checkpoint, which its pinned
+      key signed, and every receipt's details still match the commitment in its entry.
+    """
+    from factfinder.vault import audit
+
+    names = {int(i): str(n) for i, n in session.execute(select(Origin.id, Origin.name))}
+    seen: set[int] = set()
+    for t in session.scalars(select(Transfer)):
+        seen.add(t.log_index)
+        subject = f"transfer {t.id} (entry {t.log_index})"
+        entry = entries.get(t.log_index)
+        if entry is None:
+            report.add(audit.LOG_TRUNCATED, subject, "its custody entry is not in the log")
+            continue
+        want = {
+            "action": custody.TRANSFER_RECEIVED,
+            "kind": t.kind,
+            "origin": names.get(t.origin_id),
+            "from_size": t.from_size,
+            "to_size": t.to_size,
+            "bundle_sha256": t.bundle_sha256,
+            "carrier_claimed": t.carrier_claimed,
+            "left_at_claimed": t.left_at_claimed,
+            "peer": t.peer,
+            "at_vault_clock": t.at_vault_clock,
+        }
+        wrong = sorted(k for k, value in want.items() if entry.get(k) != value)
+        if wrong:
+            report.add(audit.ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
+    forks = {
+        (names.get(f.origin_id), _note_digest(f.held_checkpoint), _note_digest(f.offered_checkpoint)): f.id
+        for f in session.scalars(select(OriginFork))
+    }
+    for index, entry in entries.items():
+        action = entry.get("action")
+        if action == custody.TRANSFER_RECEIVED and index not in seen:
+            report.add(audit.ROW_MISSING, f"entry {index}", "records a transfer but its database row is gone")
+        if action == custody.ORIGIN_FORKED:
+            key = (entry.get("origin"), entry.get("held_checkpoint_sha256"), entry.get("offered_checkpoint_sha256"))
+            if forks.pop(key, None) is None:  # type: ignore[arg-type]
+                report.add(audit.ROW_MISSING, f"entry {index}", "records a fork but its database row is gone")
+    for fork_id in forks.values():
+        report.add(audit.ROW_ALTERED, f"origin fork {fork_id}", "no origin.forked custody entry records it")
+    own = _own_origin_name(entries)
+    for origin in session.scalars(select(Origin)):
+        if origin.name != own:
+            _check_mirror(session, origin, report)
+
+
+def _own_origin_name(entries: dict[int, dict[str, Any]]) -> str | None:
+    first = entries.get(0)
+    if not first or not isinstance(first.get("log_key"), str):
+        return None
+    try:
+        return Verifier.parse(first["log_key"]).name
+    except CheckpointError:
+        return None
+
+
+def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None:
+    from factfinder.vault import audit
+
+    subject = f"origin {origin.name}"
+    rows = session.execute(
+        select(OriginEntry.idx, OriginEntry.entry, OriginEntry.details)
+        .where(OriginEntry.origin_id == origin.id)
+        .order_by(OriginEntry.idx)
+    ).all()
+    if [int(r[0]) for r in rows] != list(range(origin.size)):
+        report.add(audit.LOG_TRUNCATED, subject, f"holds {len(rows)} of its {origin.size} mirrored entries")
+        return
+    if origin.checkpoint is None:
+        if origin.size:
+            report.add(audit.CHECKPOINT_FORGED, subject, "holds entries under no checkpoint")
+        return
+    try:
+        cp = Checkpoint.open(origin.checkpoint, Verifier.parse(origin.verifier))
+    except CheckpointError as exc:
+        report.add(audit.CHECKPOINT_FORGED, subject, str(exc))
+        return
+    if cp.size != origin.size:
+        report.add(audit.CHECKPOINT_MISMATCH, subject, f"its checkpoint is for size {cp.size}, it holds {origin.size}")
+        return
+    tree = merkle.MemoryTree([merkle.leaf_hash(bytes(r[1])) for r in rows])
+    if tree.root() != cp.root_hash:
+        report.add(audit.ENTRY_ALTERED, subject, "its mirrored entries do not hash to its checkpoint's root")
+    for idx, entry, details in rows:
+        try:
+            _check_entries(
+                Offer(
+                    origin.name,
+                    origin.verifier,
+                    int(idx),
+                    b"",
+                    "",
+                    [],
+                    [bytes(entry)],
+                    [bytes(details) if details is not None else None],
+                ),
+                int(idx),
+            )
+        except TransferError as exc:
+            report.add(audit.ROW_ALTERED, f"{subject} entry {idx}", str(exc))

@@ -1,0 +1,165 @@
+"""Origins: what an archive holds, its state file, gaps, a stolen own key, ``verify`` of mirrored logs, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+import factfinder.cli_transfer  # noqa: F401  (registers ``bundle`` and ``origins`` on the CLI)
+from factfinder.db import engine as dbengine
+from factfinder.db.models import OriginEntry, Transfer
+from factfinder.intake import origins
+from factfinder.intake.bundles import export_bundle, import_bundle
+from factfinder.vault import custody
+from factfinder.vault.audit import AuditReport, verify_case
+from factfinder.vault.case import Case
+from tests.conftest import Cli, NewDatabase
+
+
+@pytest.fixture
+def pair(tmp_path: Path, new_database: NewDatabase) -> Iterator[tuple[Case, Case]]:
+    a, _ = Case.init(tmp_path / "a", "Field laptop", actor="tester", database_url=new_database())
+    b, _ = Case.init(tmp_path / "b", "Commission", actor="tester", database_url=new_database())
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _transfer(sender: Case, receiver: Case, path: Path, *, have: dict[str, int] | None = None) -> Any:
+    st = origins.parse_state(origins.state(receiver))
+    export_bundle(
+        sender, path, have=st.have if have is None else have, recipients=None, for_archive=receiver.log.origin
+    )
+    return import_bundle(receiver, path, identity=None, carrier=None, left_at=None, kind="sync", actor="sync")
+
+
+def test_held_lists_the_archive_itself_and_state_round_trips(pair: tuple[Case, Case]) -> None:
+    a, _ = pair
+    a.add_bytes(b"one", actor="t")
+    held = origins.held(a)
+    assert list(held) == [a.log.origin]
+    own = held[a.log.origin]
+    assert own.size == a.counts()["log_size"] and own.verifier == a.config.log_key and not own.forked
+    st = origins.state(a)
+    assert st["format"] == origins.STATE_FORMAT and st["archive"] == a.log.origin
+    assert st["recipients"] == a.config.recipients
+    parsed = origins.parse_state(json.loads(json.dumps(st)))
+    assert parsed.have == {a.log.origin: own.size}
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda s: s.update(format="other"), "not an origins state"),
+        (lambda s: s.update(recipients=["not-a-key"]), "age public key"),
+        (lambda s: next(iter(s["origins"].values())).update(size=-1), "no valid size"),
+        (lambda s: next(iter(s["origins"].values())).update(size=99), "says size 99"),
+        (lambda s: next(iter(s["origins"].values())).update(verifier="x+y+z"), "verifier"),
+        (lambda s: next(iter(s["origins"].values())).update(checkpoint="forged\n1\nAAAA\n\n— x AAAA\n"), "origin"),
+    ],
+)
+def test_a_bad_state_file_is_refused_with_a_reason(pair: tuple[Case, Case], damage: Any, message: str) -> None:
+    st = origins.state(pair[0])
+    damage(st)
+    with pytest.raises(origins.OriginsError, match=message):
+        origins.parse_state(st)
+
+
+def test_an_offer_beyond_what_is_held_is_a_gap_and_changes_nothing(pair: tuple[Case, Case], tmp_path: Path) -> None:
+    a, b = pair
+    a.add_bytes(b"one", actor="t")
+    a.add_bytes(b"two", actor="t")
+    before = b.counts()
+    report = _transfer(a, b, tmp_path / "gap.bundle", have={a.log.origin: 2})
+    outcome = next(o for o in report.origins if o.name == a.log.origin)
+    assert outcome.status == origins.GAP and report.nothing_new
+    assert b.counts() == before and verify_case(b).ok
+    report = _transfer(a, b, tmp_path / "whole.bundle")  # with the receiver's true state it goes in
+    assert b.counts()["items"] == 2
+
+
+def test_a_copy_of_this_archives_key_signing_elsewhere_is_a_fork(tmp_path: Path, new_database: NewDatabase) -> None:
+    """Someone with a copy of the intake server's key hands it back a longer 'own' log: never merged."""
+    a, _ = Case.init(tmp_path / "a", "Intake server", actor="tester", database_url=new_database())
+    a.close()
+    if a.config.database_url is not None:
+        pytest.skip("copying the folder does not copy a PostgreSQL database")
+    shutil.copytree(tmp_path / "a", tmp_path / "stolen")
+    a, stolen = Case.open(tmp_path / "a"), Case.open(tmp_path / "stolen")
+    try:
+        stolen.add_bytes(b"planted", actor="impostor")
+        before = a.counts()
+        report = _transfer(stolen, a, tmp_path / "back.bundle")
+        assert report.forks == [a.log.origin]
+        assert a.counts()["items"] == before["items"]
+        assert origins.held(a)[a.log.origin].forked and verify_case(a).ok
+    finally:
+        a.close()
+        stolen.close()
+
+
+def _audit(case: Case) -> list[str]:
+    report = AuditReport()
+    from sqlalchemy.orm import Session
+
+    with case.engine.connect() as conn:
+        entries = {i: custody.decode_entry(e) for i, e in case.log.entries(conn)}
+    with Session(case.engine) as s:
+        origins.check_rows(s, entries, report)
+    return [str(p) for p in report.problems]
+
+
+def test_check_rows_notices_edited_mirrors_and_transfers(pair: tuple[Case, Case], tmp_path: Path) -> None:
+    a, b = pair
+    a.add_bytes(b"one", actor="t", note="seen at the square")
+    _transfer(a, b, tmp_path / "x.bundle")
+    assert _audit(b) == []
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(update(Transfer).values(carrier_claimed="someone else"))
+    assert any("carrier_claimed" in p for p in _audit(b))
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(update(Transfer).values(carrier_claimed=None))
+        conn.execute(update(OriginEntry).where(OriginEntry.idx == 1).values(details=None))
+    assert any("entry 1" in p and "details" in p for p in _audit(b))
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(update(OriginEntry).where(OriginEntry.idx == 0).values(entry=b"{}"))
+    assert any("do not hash" in p for p in _audit(b))
+
+
+def test_cli_state_export_import_and_list(cli: Cli, tmp_path: Path) -> None:
+    a, b = tmp_path / "laptop", tmp_path / "commission"
+    cli("init", a, "--title", "Laptop")
+    cli("init", b, "--title", "Commission")
+    media = tmp_path / "statement.txt"
+    media.write_bytes(b"They came at night without uniforms.")
+    cli("add", a, media, "--no-media")
+    state = tmp_path / "state.json"
+    cli("origins", "state", b, "-o", state)
+    bundle = tmp_path / "stick" / "laptop.bundle"
+    bundle.parent.mkdir()
+    _, text, _ = cli("bundle", "export", a, "--since", state, "-o", bundle)
+    assert "1 item(s)" in text
+    assert bundle.read_bytes().startswith(b"age-encryption.org/v1\n")
+    _, _, err = cli("bundle", "import", b, bundle, code=2)  # no identity: a clear refusal
+    assert "encrypted" in err
+    identity = b / "keys" / "witness-identity.age"
+    _, text, _ = cli(
+        "bundle", "import", b, bundle, "--identity", identity, "--carrier", "a driver", "--left-at", "2011-12-20"
+    )
+    assert "1 new item(s)" in text
+    _, text, _ = cli("bundle", "import", b, bundle, "--identity", identity)
+    assert "nothing new" in text
+    _, text, _ = cli("origins", "list", b, "--json")
+    listed = {o["name"]: o for o in json.loads(text)}
+    assert len(listed) == 2 and sum(o["own"] for o in listed.values()) == 1
+    cli("verify", b)
+    with Case.open(b) as case:
+        assert case.counts()["items"] == 1
+    _, _, err = cli("bundle", "import", b, bundle, "--identity", a / "keys" / "witness-identity.age", code=2)
+    assert "does not decrypt" in err
