@@ -1237,8 +1237,9 @@ def serve(
         case.close()
 
 
-# The register and estimation commands live in their own module; importing it adds them to ``app``.
-from factfinder import cli_persons  # noqa: E402,F401
+# The register and estimation commands, and the field-intake ones (bundles, origins, OpenRosa, SMS, sync),
+# live in modules of their own; importing them adds them to ``app``.
+from factfinder import cli_odk, cli_persons, cli_transfer  # noqa: E402,F401
 
 
 def run() -> None:

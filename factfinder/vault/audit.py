@@ -372,6 +372,7 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
             },
         )
     _check_person_rows(session, report, row_entry, sha_of)
+    _check_intake_rows(session, entries, report)
     for item_id, (_, sha, _, first) in items.items():
         if item_id not in receipts_by_item:
             report.add(ROW_MISSING, f"item {sha[:12]}", "has no receipt")
@@ -381,6 +382,17 @@ def _check_rows(case: Case, conn: Connection, entries: dict[int, dict[str, Any]]
     for index, entry in entries.items():
         if entry.get("action") in (*custody.ITEM_ACTIONS, *RECORDED_ACTIONS) and (index not in seen_indexes):
             report.add(ROW_MISSING, f"entry {index}", f"records {entry.get('action')} but its database row is gone")
+
+
+def _check_intake_rows(session: Session, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
+    """The field-intake channels' own rows (mirrored origins, transfers, forks; OpenRosa submissions; SMS).
+
+    Each channel knows its rows and the entries that vouch for them, so each checks its own; they are
+    imported here, when a case is verified, because the vault must not depend on intake when it loads."""
+    from factfinder.intake import openrosa, origins
+
+    origins.check_rows(session, entries, report)
+    openrosa.check_rows(session, entries, report)
 
 
 def _check_person_rows(

@@ -66,7 +66,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.globals["can"] = can  # nav links shown only to those the route admits
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from factfinder.web import api, findings_api, findings_pages, pages, persons_api, persons_pages
+    from factfinder.web import api, findings_api, findings_pages, openrosa, pages, persons_api, persons_pages
 
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
@@ -74,6 +74,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(findings_api.router, prefix="/api/v1")
     app.include_router(persons_api.router, prefix="/api/v1")
+    app.include_router(openrosa.router)  # ODK Collect and its kin: OpenRosa 1.0 at the root, as they expect
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -233,6 +233,7 @@ def _proposal_accept(w: Fixture, who: Member, *, api: bool) -> Call:
 
 
 Recipe = Callable[[Fixture, Member], Call]
+OPENROSA = {"headers": {"X-OpenRosa-Version": "1.0"}}
 RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/"): lambda w, who: Call("GET", "/", 303),
     ("GET", "/submit"): lambda w, who: Call("GET", "/submit", 200),
@@ -379,6 +380,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/persons/proposals"): lambda w, who: Call("GET", "/api/v1/persons/proposals", 200),
     ("POST", "/api/v1/persons/proposals/{claim_id}"): lambda w, who: _proposal_accept(w, who, api=True),
     ("GET", "/api/v1/estimate"): lambda w, who: Call("GET", "/api/v1/estimate", 200),
+    # OpenRosa: no session or bearer token counts; a device proves itself by Digest or a token in the URL.
+    **{
+        (method, prefix + path): (lambda w, who, m=method, u=device + url, s=status: Call(m, u, s, OPENROSA))
+        for method, path, url in [
+            ("GET", "/formList", "/formList"),
+            ("GET", "/forms/{form_id}/form.xml", "/forms/testimony/form.xml"),
+            ("GET", "/forms/{form_id}/manifest", "/forms/testimony/manifest"),
+            ("GET", "/forms/{form_id}/media/{name}", "/forms/testimony/media/map.png"),
+            ("HEAD", "/submission", "/submission"),
+            ("POST", "/submission", "/submission"),
+        ]
+        for prefix, device, status in [("", "", 401), ("/key/{token}", "/key/not-a-token", 403)]
+    },
 }
 
 P = Permission
@@ -400,6 +414,18 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("POST", "/api/v1/uploads/{upload_id}/complete"),
             ("POST", "/api/v1/submissions"),
             ("GET", "/api/v1/receipts"),
+            *[
+                (method, prefix + path)
+                for method, path in [
+                    ("GET", "/formList"),
+                    ("GET", "/forms/{form_id}/form.xml"),
+                    ("GET", "/forms/{form_id}/manifest"),
+                    ("GET", "/forms/{form_id}/media/{name}"),
+                    ("HEAD", "/submission"),
+                    ("POST", "/submission"),
+                ]
+                for prefix in ("", "/key/{token}")
+            ],
         ]
     },
     **{

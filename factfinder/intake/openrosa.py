@@ -1,0 +1,876 @@
+"""The OpenRosa channel: XForms served to ODK Collect and its kin, their app users, and their submissions.
+
+Implements the storage side of OpenRosa 1.0 (the Form List, Form Submission
+and Authentication APIs, https://docs.getodk.org/openrosa/) with ODK Central's
+rules for what a repeated or edited submission means, so that a phone that
+queued its work through a blackout can send it, and send it again, without
+anything being lost or counted twice:
+
+- A form's XForm bytes are an item of the case (channel ``openrosa-form``): a
+  submission is only as readable as the form it answered. A new version of a
+  form is a new row, never an edit. Media files a form names (its manifest)
+  are recorded in the same batch as the form.
+- A submission is identified by its ``instanceID``. The first arrival records
+  the XML and every attachment that came with it, and an :class:`OdkAttachment`
+  row for each file the XML names (empty until it arrives), all in one custody
+  transaction. The same ``instanceID`` with byte-identical XML adds the
+  attachments still missing (a split submission, or a retry after a dropped
+  line) and nothing else; different XML under a known ``instanceID`` is a
+  conflict. An edit names the submission it replaces in ``deprecatedID``; both stay.
+- An encrypted submission (ODK's envelope) is stored exactly as received: the
+  ciphertext is the evidentiary original.
+- App users are per-campaign device credentials: a random token, stored only as
+  its SHA-256 (for token URLs) and as the HTTP Digest ``HA1`` (for Digest auth).
+
+Nothing here knows about HTTP (``factfinder.web.openrosa`` does) and nothing
+here logs an answer: submissions hold testimony.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, BinaryIO
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from factfinder.db import engine as dbengine
+from factfinder.db.models import Item, OdkAppUser, OdkAttachment, OdkForm, OdkSubmission, Receipt
+from factfinder.intake.odkcrypto import is_encrypted_envelope
+from factfinder.intake.webform import clean_filename
+from factfinder.vault import custody
+from factfinder.vault.blobs import StoredBlob
+from factfinder.vault.case import Case, NewReceipt, Recorded
+from factfinder.vault.errors import IntakeError, VaultError
+
+if TYPE_CHECKING:
+    from factfinder.vault.audit import AuditReport
+
+CHANNEL = "openrosa"
+FORM_CHANNEL = "openrosa-form"
+REALM = "factfinder"  # the HTTP Digest realm; part of every app user's stored HA1, so never changed
+MEDIA_PREFIX = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>]+)")
+MAX_XML_BYTES = 10 << 20  # a submission's XML; its media come as separate parts
+
+
+class OpenRosaError(IntakeError):
+    """Input an OpenRosa client sent that cannot be taken in; ``status`` is the HTTP status it answers."""
+
+    status = 400
+
+
+class FormNotFound(OpenRosaError):
+    status = 404
+
+
+class FormNotOpen(OpenRosaError):
+    """The form is closed: it takes no more submissions (as ODK Central answers, 409)."""
+
+    status = 409
+
+
+class FormNotAllowed(OpenRosaError):
+    status = 403
+
+
+class SubmissionConflict(OpenRosaError):
+    """Another XML, or another file under an attachment's name, for an instance already held."""
+
+    status = 409
+
+
+class AppUserError(VaultError):
+    """An app user cannot be made, found or revoked as asked."""
+
+
+# -- forms -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedForm:
+    """What the server needs from an XForm: its identity, its media, its encryption key, its binary fields."""
+
+    form_id: str
+    version: str
+    title: str
+    media: tuple[str, ...]
+    public_key: str | None
+    binary_paths: frozenset[str]  # instance paths without the root, e.g. "photo" or "rep/photo"
+
+
+@dataclass(frozen=True)
+class FormInfo:
+    """One version of a form as the case holds it."""
+
+    row_id: int
+    form_id: str
+    version: str
+    title: str
+    item_sha256: str
+    encrypted: bool
+    state: str
+    media: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormMedia:
+    """A media file of a form (an image in a label, a CSV for a choice list): its name and its item."""
+
+    name: str
+    sha256: str
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse_xml(data: bytes, what: str) -> Element:
+    """Parse untrusted XML with entity expansion and external references refused."""
+    try:
+        root = SafeET.fromstring(data)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise OpenRosaError(f"the {what} is not well-formed XML ({type(exc).__name__})") from None
+    if not isinstance(root, Element):
+        raise OpenRosaError(f"the {what} is not XML")
+    return root
+
+
+def parse_xform(data: bytes) -> ParsedForm:
+    """Read an XForm's form id, version, title, media files, encryption key and binary fields.
+
+    The form id and version are the ``id`` and ``version`` attributes of the
+    first child of the model's primary ``<instance>``, as OpenRosa defines them.
+    """
+    root = _parse_xml(data, "form")
+    model = next((e for e in root.iter() if _local(e.tag) == "model"), None)
+    if model is None:
+        raise OpenRosaError("the form has no <model>: is it an XForm?")
+    primary = next((e for e in model if _local(e.tag) == "instance" and "id" not in e.attrib), None)
+    data_node = next(iter(primary), None) if primary is not None else None
+    if data_node is None:
+        raise OpenRosaError("the form has no primary <instance> with a data element")
+    form_id = (data_node.get("id") or "").strip()
+    if not form_id:
+        raise OpenRosaError("the form's instance has no id attribute (the form id)")
+    if len(form_id) > 255 or any(c in form_id for c in "/\\?#") or not form_id.isprintable():
+        raise OpenRosaError("the form id must be printable, at most 255 characters, without / \\ ? #")
+    version = (data_node.get("version") or "").strip()
+    title_node = next((e for e in root.iter() if _local(e.tag) == "title"), None)
+    title = (title_node.text or "").strip() if title_node is not None else ""
+    media: list[str] = []
+    for element in root.iter():
+        for text in [element.text or "", *element.attrib.values()]:
+            for name in MEDIA_PREFIX.findall(text):
+                if name not in media:
+                    media.append(name)
+    submission = next((e for e in model if _local(e.tag) == "submission"), None)
+    key = submission.get("base64RsaPublicKey") if submission is not None else None
+    root_name = "/" + _local(data_node.tag) + "/"
+    binary = {
+        (bind.get("nodeset") or "").removeprefix(root_name)
+        for bind in model
+        if _local(bind.tag) == "bind" and (bind.get("type") or "").split(":")[-1] == "binary"
+    }
+    return ParsedForm(form_id, version, title or form_id, tuple(media), key.strip() if key else None, frozenset(binary))
+
+
+def xlsform_to_xform(data: bytes) -> bytes:
+    """Convert an XLSForm workbook to an XForm with pyxform, as ODK Central does on upload."""
+    from io import BytesIO
+
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2xform import convert
+
+    try:
+        result = convert(xlsform=BytesIO(data), pretty_print=True)
+    except PyXFormError as exc:
+        raise OpenRosaError(f"the XLSForm cannot be converted: {exc}") from None
+    except Exception as exc:  # pyxform lets a workbook reader's own errors through
+        raise OpenRosaError(f"the XLSForm cannot be read ({type(exc).__name__})") from None
+    return str(result.xform).encode("utf-8")
+
+
+def add_form(
+    case: Case,
+    data: bytes,
+    *,
+    actor: str,
+    original_name: str | None = None,
+    media: Sequence[tuple[str, bytes]] = (),
+) -> tuple[FormInfo, bool]:
+    """Record an XForm (or an XLSForm, converted) and its media files; return the form and whether it is new.
+
+    The same bytes again change nothing; another form under a version already
+    held is refused (a changed form must carry a new version, as Collect
+    caches forms by id and version). Media files the form names must all be given.
+    """
+    if data[:4] == b"PK\x03\x04":  # an .xlsx workbook (a zip), not XML
+        data = xlsform_to_xform(data)
+        original_name = (original_name or "form").rsplit(".", 1)[0] + ".xml"
+    parsed = parse_xform(data)
+    given = {clean_filename(name) or "": content for name, content in media}
+    missing = [m for m in parsed.media if m not in given]
+    if missing:
+        raise OpenRosaError(f"the form names media files that were not given: {', '.join(missing)}")
+    extra = sorted(set(given) - set(parsed.media))
+    if extra:
+        raise OpenRosaError(f"these files are not named by the form: {', '.join(extra)}")
+    sha = hashlib.sha256(data).hexdigest()
+    with Session(case.engine) as s:
+        held = s.scalar(select(OdkForm).where(OdkForm.form_id == parsed.form_id, OdkForm.version == parsed.version))
+        if held is not None:
+            if held.item_sha256 == sha:
+                return _form_info(held, parsed.media), False
+            raise OpenRosaError(
+                f"form {parsed.form_id} version {parsed.version!r} is already here with other content: "
+                "give the changed form a new version"
+            )
+    label = f"form {parsed.form_id} version {parsed.version or '(none)'}"
+    receipts = [
+        NewReceipt(
+            blob=case.blobs.put_bytes(data),
+            channel=FORM_CHANNEL,
+            source=f"XForm for ODK Collect ({label})",
+            note=f"the form's definition, as served to devices: {parsed.title}",
+            original_name=clean_filename(original_name) or f"{parsed.form_id}.xml",
+        )
+    ]
+    for name in parsed.media:
+        receipts.append(
+            NewReceipt(
+                blob=case.blobs.put_bytes(given[name]),
+                channel=FORM_CHANNEL,
+                source=f"media file of an XForm ({label})",
+                note=f"media file {name} of {label}",
+                original_name=name,
+            )
+        )
+    row: dict[str, Any] = {}
+
+    def write_form(conn: Connection, recorded: list[Recorded]) -> None:
+        at = conn.execute(select(Receipt.received_at_vault_clock).where(Receipt.log_index == recorded[0].log_index))
+        row.update(
+            form_id=parsed.form_id,
+            version=parsed.version,
+            title=parsed.title,
+            item_sha256=sha,
+            encrypted=parsed.public_key is not None,
+            public_key=parsed.public_key,
+            state="open",
+            actor=actor,
+            at_vault_clock=at.scalar_one(),
+        )
+        row["id"] = conn.execute(insert(OdkForm).values(**row)).inserted_primary_key[0]  # type: ignore[index]
+
+    try:
+        case.record(receipts, actor=actor, extra=write_form)
+    except IntegrityError:
+        raise OpenRosaError(f"form {parsed.form_id} version {parsed.version!r} was added meanwhile") from None
+    return FormInfo(
+        row["id"], parsed.form_id, parsed.version, parsed.title, sha, row["encrypted"], "open", parsed.media
+    ), True
+
+
+def _form_info(row: OdkForm, media: tuple[str, ...]) -> FormInfo:
+    return FormInfo(row.id, row.form_id, row.version, row.title, row.item_sha256, row.encrypted, row.state, media)
+
+
+@lru_cache(maxsize=256)
+def _parsed_cached(sha256: str, data: bytes) -> ParsedForm:
+    return parse_xform(data)
+
+
+def parsed_form(case: Case, row: OdkForm | FormInfo) -> ParsedForm:
+    """The parsed XForm behind a form row (read from the vault; cached by digest)."""
+    with case.blobs.open(row.item_sha256) as f:
+        data = f.read()
+    return _parsed_cached(row.item_sha256, data)
+
+
+def list_forms(case: Case, *, all_versions: bool = False) -> list[FormInfo]:
+    """The forms the case holds: the latest version of each (every version with ``all_versions``)."""
+    with Session(case.engine) as s:
+        rows = list(s.scalars(select(OdkForm).order_by(OdkForm.form_id, OdkForm.id)))
+    if not all_versions:
+        latest: dict[str, OdkForm] = {}
+        for r in rows:
+            latest[r.form_id] = r
+        rows = list(latest.values())
+    return [_form_info(r, parsed_form(case, r).media) for r in rows]
+
+
+def latest_form(case: Case, form_id: str) -> FormInfo:
+    """The newest version of a form; :class:`FormNotFound` if the case has none by that id."""
+    with Session(case.engine) as s:
+        row = s.scalar(select(OdkForm).where(OdkForm.form_id == form_id).order_by(OdkForm.id.desc()).limit(1))
+    if row is None:
+        raise FormNotFound(f"no form {form_id!r} here")
+    return _form_info(row, parsed_form(case, row).media)
+
+
+def form_media(case: Case, form: FormInfo) -> list[FormMedia]:
+    """A form's media files: the items recorded in the same batch as the form's XForm, by their names."""
+    with Session(case.engine) as s:
+        form_row = s.get(OdkForm, form.row_id)
+        if form_row is None:
+            return []
+        rows = s.execute(
+            select(Receipt.original_name, Item.sha256)
+            .join(Item, Item.id == Receipt.item_id)
+            .where(
+                Receipt.channel == FORM_CHANNEL,
+                Receipt.actor == form_row.actor,
+                Receipt.received_at_vault_clock == form_row.at_vault_clock,
+                Item.sha256 != form_row.item_sha256,
+            )
+        ).all()
+    found = {name: sha for name, sha in rows if name in form.media}
+    return [FormMedia(name, found[name]) for name in form.media if name in found]
+
+
+def set_form_state(case: Case, form_id: str, state: str) -> int:
+    """Open or close a form (every version): a closed form is not listed and takes no submissions."""
+    if state not in ("open", "closed"):
+        raise OpenRosaError("a form is either open or closed")
+    with dbengine.write_transaction(case.engine) as conn:
+        changed = conn.execute(update(OdkForm).where(OdkForm.form_id == form_id).values(state=state)).rowcount
+    if not changed:
+        raise FormNotFound(f"no form {form_id!r} here")
+    return int(changed)
+
+
+# -- app users -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """A device credential's public side: who, for which campaign and forms, and whether still valid."""
+
+    id: int
+    name: str
+    campaign: str | None
+    form_ids: tuple[str, ...] | None  # None: every open form
+    revoked: bool
+    created_at_vault_clock: str
+
+    def may_use(self, form_id: str) -> bool:
+        return self.form_ids is None or form_id in self.form_ids
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digest_ha1(name: str, secret: str) -> str:
+    """HTTP Digest's HA1 = MD5(username:realm:password) (RFC 7616 with MD5, as OpenRosa specifies)."""
+    return hashlib.md5(f"{name}:{REALM}:{secret}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _app_user(row: OdkAppUser) -> AppUser:
+    forms = tuple(json.loads(row.form_ids)) if row.form_ids else None
+    return AppUser(row.id, row.name, row.campaign, forms, row.revoked, row.created_at_vault_clock)
+
+
+def add_app_user(
+    case: Case, name: str, *, campaign: str | None = None, form_ids: Sequence[str] = ()
+) -> tuple[AppUser, str]:
+    """Make an app user; return it and its token, which is shown this once and never stored in clear."""
+    name = name.strip()
+    if not name or len(name) > 255 or not name.isprintable() or ":" in name or '"' in name:
+        raise AppUserError("an app user's name must be printable, at most 255 characters, without : or \"")
+    with Session(case.engine) as s:
+        known = set(s.scalars(select(OdkForm.form_id)))
+    unknown = sorted(set(form_ids) - known)
+    if unknown:
+        raise AppUserError(f"no such form: {', '.join(unknown)}")
+    token = secrets.token_urlsafe(32)
+    try:
+        with dbengine.write_transaction(case.engine) as conn:
+            new_id = conn.execute(
+                insert(OdkAppUser).values(
+                    name=name,
+                    token_sha256=_token_digest(token),
+                    digest_ha1=digest_ha1(name, token),
+                    campaign=campaign or None,
+                    form_ids=json.dumps(sorted(set(form_ids))) if form_ids else None,
+                    revoked=False,
+                    created_at_vault_clock=custody.vault_clock(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+    except IntegrityError:
+        raise AppUserError(f"an app user named {name!r} exists already") from None
+    return app_user_named(case, name, include_revoked=True) or AppUser(new_id, name, None, None, False, ""), token
+
+
+def list_app_users(case: Case) -> list[AppUser]:
+    with Session(case.engine) as s:
+        return [_app_user(r) for r in s.scalars(select(OdkAppUser).order_by(OdkAppUser.id))]
+
+
+def revoke_app_user(case: Case, name: str) -> None:
+    """Revoke a device's access at once: its token URL and its Digest password both stop working."""
+    with dbengine.write_transaction(case.engine) as conn:
+        if not conn.execute(update(OdkAppUser).where(OdkAppUser.name == name).values(revoked=True)).rowcount:
+            raise AppUserError(f"no app user named {name!r}")
+
+
+def app_user_by_token(case: Case, token: str) -> AppUser | None:
+    """The valid app user holding ``token``, else None (unknown and revoked look the same)."""
+    with Session(case.engine) as s:
+        row = s.scalar(select(OdkAppUser).where(OdkAppUser.token_sha256 == _token_digest(token)))
+    return _app_user(row) if row is not None and not row.revoked else None
+
+
+def app_user_named(case: Case, name: str, *, include_revoked: bool = False) -> AppUser | None:
+    with Session(case.engine) as s:
+        row = s.scalar(select(OdkAppUser).where(OdkAppUser.name == name))
+    if row is None or (row.revoked and not include_revoked):
+        return None
+    return _app_user(row)
+
+
+def app_user_ha1(case: Case, name: str) -> tuple[AppUser, str] | None:
+    """A valid app user and its stored Digest HA1, for checking a Digest response."""
+    with Session(case.engine) as s:
+        row = s.scalar(select(OdkAppUser).where(OdkAppUser.name == name))
+    if row is None or row.revoked or not row.digest_ha1:
+        return None
+    return _app_user(row), row.digest_ha1
+
+
+# -- submissions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedSubmission:
+    """What the server reads from a submission's XML: identity, form, edit, envelope, named files."""
+
+    instance_id: str
+    form_id: str
+    version: str
+    deprecated_id: str | None
+    encrypted: bool
+    started_at: str | None  # meta/timeStart or start: the device's clock, a claim
+    texts: dict[str, set[str]]  # element path (without the root) -> the texts under it
+    envelope_files: tuple[str, ...]  # an encrypted envelope's media files and its encrypted XML
+
+
+def parse_submission(data: bytes) -> ParsedSubmission:
+    """Read a submission's instanceID (``meta/instanceID`` or ``@instanceID``), form, version and edit."""
+    if len(data) > MAX_XML_BYTES:
+        raise OpenRosaError(f"the submission's XML is larger than {MAX_XML_BYTES >> 20} MiB")
+    root = _parse_xml(data, "submission")
+    meta: dict[str, str] = {}
+    for child in root:
+        if _local(child.tag) == "meta":
+            meta.update({_local(e.tag): (e.text or "").strip() for e in child})
+    instance_id = meta.get("instanceID") or (root.get("instanceID") or "").strip()
+    if not instance_id:
+        raise OpenRosaError("the submission has no instanceID (meta/instanceID)")
+    if len(instance_id) > 255 or not instance_id.isprintable():
+        raise OpenRosaError("the submission's instanceID is not a printable identifier of at most 255 characters")
+    form_id = (root.get("id") or "").strip()
+    if not form_id:
+        raise OpenRosaError("the submission does not say which form it answers (no id attribute on its root)")
+    encrypted = is_encrypted_envelope(data)  # ODK's envelope: kept as received, decrypted into copies later
+    texts: dict[str, set[str]] = {}
+
+    def walk(element: Element, path: str) -> None:
+        for child in element:
+            sub = f"{path}/{_local(child.tag)}" if path else _local(child.tag)
+            if child.text and child.text.strip():
+                texts.setdefault(sub, set()).add(child.text.strip())
+            walk(child, sub)
+
+    walk(root, "")
+    envelope: list[str] = []
+    if encrypted:
+        envelope = [t for p in ("media/file", "encryptedXmlFile") for t in sorted(texts.get(p, ()))]
+    started = meta.get("timeStart") or next(iter(texts.get("start", ())), None)
+    try:
+        from factfinder.vault.case import validate_claimed_time
+
+        started = validate_claimed_time(started)
+    except VaultError:
+        started = None  # a device's odd clock string is no reason to refuse the testimony
+    deprecated = meta.get("deprecatedID") or None
+    return ParsedSubmission(
+        instance_id,
+        form_id,
+        (root.get("version") or "").strip(),
+        deprecated,
+        encrypted,
+        started,
+        texts,
+        tuple(envelope),
+    )
+
+
+@dataclass
+class Incoming:
+    """One POST of a submission: the XML, the files that came with it, and who sent it."""
+
+    xml: bytes
+    xml_name: str | None
+    files: list[tuple[str | None, BinaryIO]] = field(default_factory=list)  # (file name, its bytes)
+    submitter: str = "unknown"
+    app_user: AppUser | None = None  # None for a signed-in account (Basic auth)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a POST did: ``created`` (a new submission), ``added`` (missing files), ``unchanged``."""
+
+    result: str
+    instance_id: str
+    form_id: str
+    recorded: tuple[Recorded, ...]
+    complete: bool
+    missing: tuple[str, ...]
+    ignored: int  # uploaded files the XML does not name (ODK Central ignores them too)
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    instance_id: str
+    form_id: str
+    form_version: str | None
+    xml_sha256: str
+    deprecated_id: str | None
+    encrypted: bool
+    complete: bool
+    submitter: str
+    log_index: int
+    at_vault_clock: str
+    attachments: tuple[tuple[str, str | None], ...]  # (name, sha256 or None)
+
+
+class _Raced(Exception):
+    """Another request changed the same submission between our check and our write: check again."""
+
+
+def _check_form(case: Case, parsed: ParsedSubmission, app_user: AppUser | None) -> tuple[OdkForm, ParsedForm]:
+    with Session(case.engine) as s:
+        versions = list(s.scalars(select(OdkForm).where(OdkForm.form_id == parsed.form_id).order_by(OdkForm.id)))
+    if not versions:
+        raise FormNotFound(f"this server has no form {parsed.form_id!r}: download the forms again")
+    if app_user is not None and not app_user.may_use(parsed.form_id):
+        raise FormNotAllowed(f"this device may not submit to form {parsed.form_id!r}")
+    if versions[-1].state != "open":
+        raise FormNotOpen(f"form {parsed.form_id!r} is closed and takes no more submissions")
+    row = next((v for v in versions if v.version == parsed.version), None)
+    if row is None:
+        raise OpenRosaError(
+            f"version {parsed.version!r} of form {parsed.form_id!r} is not known here: download the form again"
+        )
+    return row, parsed_form(case, row)
+
+
+def _named_files(parsed: ParsedSubmission, form: ParsedForm, uploaded: Iterable[str]) -> list[str]:
+    """The file names the XML refers to: answers to binary questions, any text naming an uploaded file,
+    and an encrypted envelope's files (ODK Central's rules)."""
+    names: list[str] = []
+
+    def add(name: str) -> None:
+        clean = clean_filename(name)
+        if clean and clean not in names:
+            names.append(clean)
+
+    for path in sorted(form.binary_paths):
+        for text in sorted(parsed.texts.get(path, ())):
+            add(text)
+    all_texts = {t for values in parsed.texts.values() for t in values}
+    for name in uploaded:
+        if name in all_texts:
+            add(name)
+    for name in parsed.envelope_files:
+        add(name)
+    return names
+
+
+def receive(case: Case, incoming: Incoming) -> Outcome:
+    """Take in one POST of a submission, by ODK Central's rules (see the module's docstring).
+
+    The XML is read and its form checked before any file is stored, so a
+    refused submission leaves nothing behind; files stored but not recorded
+    (already held, or named by nothing in the XML) are removed again.
+    """
+    xml_sha = hashlib.sha256(incoming.xml).hexdigest()
+    parsed = parse_submission(incoming.xml)
+    form_row, form = _check_form(case, parsed, incoming.app_user)
+    stored: list[StoredBlob] = []
+    try:
+        uploads: dict[str, StoredBlob] = {}
+        for name, src in incoming.files:
+            clean = clean_filename(name)
+            if clean is None:
+                continue
+            blob = case.blobs.put_file(src, defer_sync=True)
+            stored.append(blob)
+            if clean in uploads and uploads[clean].sha256 != blob.sha256:
+                raise OpenRosaError(f"two different files named {clean!r} in one submission")
+            uploads[clean] = blob
+        named = _named_files(parsed, form, uploads)
+        for _ in range(3):
+            try:
+                return _receive_once(case, incoming, parsed, form_row, xml_sha, named, uploads)
+            except (_Raced, IntegrityError):  # rolled back; the blobs it settled are named now
+                uploads = {n: _settled(case, b) for n, b in uploads.items()}
+        raise OpenRosaError("the submission changed while it was being stored: send it again")
+    finally:
+        for blob in stored:  # recorded blobs were moved to their names; what is left was not needed
+            if blob.pending is not None:
+                blob.pending.unlink(missing_ok=True)
+
+
+def _settled(case: Case, blob: StoredBlob) -> StoredBlob:
+    if blob.pending is not None and not blob.pending.exists():
+        return case.blobs.stored(blob.sha256)
+    return blob
+
+
+def _held(conn: Connection, instance_id: str) -> tuple[int, str, dict[str, str | None]] | None:
+    found = conn.execute(
+        select(OdkSubmission.id, OdkSubmission.xml_sha256).where(OdkSubmission.instance_id == instance_id)
+    ).first()
+    if found is None:
+        return None
+    attachments = {
+        name: sha
+        for name, sha in conn.execute(
+            select(OdkAttachment.name, OdkAttachment.sha256).where(OdkAttachment.submission_id == found[0])
+        )
+    }
+    return found[0], found[1], attachments
+
+
+def _receive_once(
+    case: Case,
+    incoming: Incoming,
+    parsed: ParsedSubmission,
+    form_row: OdkForm,
+    xml_sha: str,
+    named: list[str],
+    uploads: dict[str, StoredBlob],
+) -> Outcome:
+    with case.engine.connect() as conn:
+        held = _held(conn, parsed.instance_id)
+    source = f"OpenRosa submission (form {parsed.form_id}, app user {incoming.submitter})"
+    ignored = len([n for n in uploads if n not in named])
+    if held is not None:
+        sub_id, held_sha, attachments = held
+        if held_sha != xml_sha:
+            raise SubmissionConflict(
+                f"a different submission with instanceID {parsed.instance_id} is already here; "
+                "an edit must carry a new instanceID and name this one as its deprecatedID"
+            )
+        to_add: list[str] = []
+        for name, blob in uploads.items():
+            if name not in attachments:
+                continue
+            if attachments[name] is None:
+                to_add.append(name)
+            elif attachments[name] != blob.sha256:
+                raise SubmissionConflict(f"another file named {name!r} is already held for this submission")
+        if not to_add:
+            missing = tuple(n for n, sha in attachments.items() if sha is None)
+            return Outcome("unchanged", parsed.instance_id, parsed.form_id, (), not missing, missing, ignored)
+        receipts = [_attachment_receipt(uploads[n], n, parsed, source) for n in to_add]
+        state: dict[str, Any] = {}
+
+        def fill(conn: Connection, recorded: list[Recorded]) -> None:
+            now = _held(conn, parsed.instance_id)
+            if now is None or now[2] != attachments:
+                raise _Raced
+            for name, r in zip(to_add, recorded, strict=True):
+                conn.execute(
+                    update(OdkAttachment)
+                    .where(OdkAttachment.submission_id == sub_id, OdkAttachment.name == name)
+                    .values(sha256=r.sha256, log_index=r.log_index)
+                )
+            left = [n for n, sha in attachments.items() if sha is None and n not in to_add]
+            conn.execute(update(OdkSubmission).where(OdkSubmission.id == sub_id).values(complete=not left))
+            state["missing"] = tuple(left)
+
+        recorded = case.record(receipts, actor=_actor(incoming), extra=fill)
+        missing = state["missing"]
+        return Outcome("added", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, ignored)
+    arrived = [n for n in named if n in uploads]
+    receipts = [
+        NewReceipt(
+            blob=case.blobs.put_bytes(incoming.xml),
+            channel=CHANNEL,
+            source=source,
+            note=f"submission {parsed.instance_id}"
+            + (f", an edit of {parsed.deprecated_id}" if parsed.deprecated_id else "")
+            + (" (encrypted envelope, stored as received)" if parsed.encrypted else ""),
+            original_name=clean_filename(incoming.xml_name) or "submission.xml",
+            collected_at_claimed=parsed.started_at,
+        ),
+        *[_attachment_receipt(uploads[n], n, parsed, source) for n in arrived],
+    ]
+    made: dict[str, tuple[str, ...]] = {}
+
+    def create(conn: Connection, recorded: list[Recorded]) -> None:
+        if _held(conn, parsed.instance_id) is not None:
+            raise _Raced
+        carried = _carried_over(conn, parsed, [n for n in named if n not in uploads])
+        missing = made["missing"] = tuple(n for n in named if n not in uploads and n not in carried)
+        at = conn.execute(
+            select(Receipt.received_at_vault_clock).where(Receipt.log_index == recorded[0].log_index)
+        ).scalar_one()
+        sub_id = conn.execute(
+            insert(OdkSubmission).values(
+                instance_id=parsed.instance_id,
+                form_id=parsed.form_id,
+                form_version=form_row.version,
+                xml_sha256=xml_sha,
+                deprecated_id=parsed.deprecated_id,
+                encrypted=parsed.encrypted,
+                complete=not missing,
+                submitter=incoming.submitter,
+                log_index=recorded[0].log_index,
+                at_vault_clock=at,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        by_name = dict(zip(arrived, recorded[1:], strict=True))
+        if named:
+            conn.execute(
+                insert(OdkAttachment),
+                [
+                    {
+                        "submission_id": sub_id,
+                        "name": n,
+                        "sha256": by_name[n].sha256 if n in by_name else carried.get(n, (None, None))[0],
+                        "log_index": by_name[n].log_index if n in by_name else carried.get(n, (None, None))[1],
+                    }
+                    for n in named
+                ],
+            )
+
+    recorded = case.record(receipts, actor=_actor(incoming), extra=create)
+    missing = made["missing"]
+    return Outcome("created", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, ignored)
+
+
+def _carried_over(conn: Connection, parsed: ParsedSubmission, unsent: list[str]) -> dict[str, tuple[str, int]]:
+    """ODK Central's rule for an edit: a file the edit names but does not send is the edited submission's file
+    of that name, if it has arrived (name -> its digest and custody entry). Clients re-send only changed files."""
+    if not parsed.deprecated_id or not unsent:
+        return {}
+    rows = conn.execute(
+        select(OdkAttachment.name, OdkAttachment.sha256, OdkAttachment.log_index)
+        .join(OdkSubmission, OdkSubmission.id == OdkAttachment.submission_id)
+        .where(OdkSubmission.instance_id == parsed.deprecated_id, OdkAttachment.name.in_(unsent))
+    )
+    return {name: (sha, index) for name, sha, index in rows if sha is not None and index is not None}
+
+
+def _actor(incoming: Incoming) -> str:
+    return f"openrosa:{incoming.submitter}"
+
+
+def _attachment_receipt(blob: StoredBlob, name: str, parsed: ParsedSubmission, source: str) -> NewReceipt:
+    return NewReceipt(
+        blob=blob,
+        channel=CHANNEL,
+        source=source,
+        note=f"attachment {name} of submission {parsed.instance_id}"
+        + (" (encrypted, stored as received)" if parsed.encrypted else ""),
+        original_name=name,
+        collected_at_claimed=parsed.started_at,
+    )
+
+
+def list_submissions(case: Case, *, form_id: str | None = None) -> list[SubmissionInfo]:
+    """The submissions held, oldest first, each with its attachments (digest, or None while missing)."""
+    with Session(case.engine) as s:
+        q = select(OdkSubmission).order_by(OdkSubmission.id)
+        if form_id is not None:
+            q = q.where(OdkSubmission.form_id == form_id)
+        subs = list(s.scalars(q))
+        files: dict[int, list[tuple[str, str | None]]] = {}
+        for sid, name, sha in s.execute(
+            select(OdkAttachment.submission_id, OdkAttachment.name, OdkAttachment.sha256).order_by(OdkAttachment.id)
+        ):
+            files.setdefault(sid, []).append((name, sha))
+    return [
+        SubmissionInfo(
+            x.instance_id,
+            x.form_id,
+            x.form_version,
+            x.xml_sha256,
+            x.deprecated_id,
+            x.encrypted,
+            x.complete,
+            x.submitter,
+            x.log_index,
+            x.at_vault_clock,
+            tuple(files.get(x.id, [])),
+        )
+        for x in subs
+    ]
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
+    """The OpenRosa rows against the custody log: each must name what its entries recorded.
+
+    A form row must point at a receipt of its XForm (same actor, same vault
+    clock, channel ``openrosa-form``); a submission's XML digest and an
+    attachment's digest must be those of the entry at their ``log_index``; a
+    submission is ``complete`` exactly when every attachment has arrived.
+    """
+    from factfinder.vault.audit import LOG_TRUNCATED, ROW_ALTERED
+
+    def entry_names(subject: str, index: int, sha: str) -> None:
+        entry = entries.get(index)
+        if entry is None:
+            report.add(LOG_TRUNCATED, subject, f"its custody entry {index} is not in the log")
+        elif (
+            entry.get("action") not in custody.ITEM_ACTIONS
+            or entry.get("item_sha256") != sha
+            or entry.get("channel") != CHANNEL
+        ):
+            report.add(ROW_ALTERED, subject, f"custody entry {index} does not record receiving it over OpenRosa")
+
+    for form in session.scalars(select(OdkForm)):
+        receipt = session.execute(
+            select(Receipt.log_index)
+            .join(Item, Item.id == Receipt.item_id)
+            .where(
+                Item.sha256 == form.item_sha256,
+                Receipt.channel == FORM_CHANNEL,
+                Receipt.actor == form.actor,
+                Receipt.received_at_vault_clock == form.at_vault_clock,
+            )
+        ).first()
+        if receipt is None:
+            report.add(ROW_ALTERED, f"form {form.form_id} version {form.version!r}", "no receipt of its XForm matches")
+    attachments: dict[int, list[OdkAttachment]] = {}
+    for a in session.scalars(select(OdkAttachment)):
+        attachments.setdefault(a.submission_id, []).append(a)
+    for sub in session.scalars(select(OdkSubmission)):
+        subject = f"submission {sub.instance_id} (entry {sub.log_index})"
+        entry_names(subject, sub.log_index, sub.xml_sha256)
+        files = attachments.get(sub.id, [])
+        for a in files:
+            if a.sha256 is None or a.log_index is None:
+                if a.sha256 is not None or a.log_index is not None:
+                    report.add(ROW_ALTERED, f"attachment {a.name} of {subject}", "half of its arrival is recorded")
+                continue
+            entry_names(f"attachment {a.name} of {subject}", a.log_index, a.sha256)
+        if sub.complete != all(a.sha256 is not None for a in files):
+            report.add(ROW_ALTERED, subject, "its complete flag does not match its attachments")

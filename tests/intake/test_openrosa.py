@@ -1,0 +1,306 @@
+"""The OpenRosa channel without HTTP: forms, app users, and ODK Central's rules for submissions.
+
+Each test works on a real case on disk and ends with the full audit, which
+checks the OpenRosa rows against the custody log (``openrosa.check_rows``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import factfinder.cli_odk  # noqa: F401  (registers ``factfinder odk``; cli.py imports it too once wired)
+from factfinder.db.models import OdkAttachment, OdkSubmission, Receipt
+from factfinder.intake import odkcrypto, openrosa
+from factfinder.vault import audit
+from factfinder.vault.case import Case
+from tests.conftest import ROOT, Cli
+
+FORM = ROOT / "samples" / "forms" / "testimony.xml"
+XLSFORM = ROOT / "samples" / "forms" / "testimony.xlsx"
+VERSION = "2024010101"
+
+
+def submission(
+    instance: str = "uuid:0001",
+    *,
+    what: str = "Shots near the town square.",
+    photo: str | None = "photo-1.jpg",
+    deprecated: str | None = None,
+    form_id: str = "testimony",
+    version: str = VERSION,
+) -> bytes:
+    """A filled testimony form as Collect writes it (placeholder answers only)."""
+    meta = f"<instanceID>{instance}</instanceID>" + (f"<deprecatedID>{deprecated}</deprecatedID>" if deprecated else "")
+    return (
+        f'<?xml version="1.0"?><data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms"'
+        f' id="{form_id}" version="{version}"><start>2011-12-16T11:05:00.000+05:00</start>'
+        f"<end>2011-12-16T11:20:00.000+05:00</end><consent>yes</consent><what_happened>{what}</what_happened>"
+        f"<photo>{photo or ''}</photo><video/><audio/><meta>{meta}</meta></data>"
+    ).encode()
+
+
+def incoming(xml: bytes, files: dict[str, bytes] | None = None, user: str = "phone-1") -> openrosa.Incoming:
+    return openrosa.Incoming(xml, "instance.xml", [(n, io.BytesIO(b)) for n, b in (files or {}).items()], user)
+
+
+def counts(case: Case) -> tuple[int, int, int]:
+    with Session(case.engine) as s:
+        return (
+            s.scalar(select(func.count(Receipt.id))) or 0,
+            s.scalar(select(func.count(OdkSubmission.id))) or 0,
+            s.scalar(select(func.count(OdkAttachment.id))) or 0,
+        )
+
+
+def verified(case: Case) -> None:
+    report = audit.verify_case(case)
+    assert report.ok, report.problems
+    problems: audit.AuditReport = audit.AuditReport()
+    with Session(case.engine) as s:
+        entries = _entries(case)
+        openrosa.check_rows(s, entries, problems)
+    assert problems.ok, problems.problems
+
+
+def _entries(case: Case) -> dict[int, dict[str, object]]:
+    from factfinder.vault import custody
+
+    with case.engine.connect() as conn:
+        return {i: custody.decode_entry(case.log.entry(conn, i)) for i in range(case.log.size(conn))}
+
+
+@pytest.fixture
+def form_case(case: Case) -> Case:
+    openrosa.add_form(case, FORM.read_bytes(), actor="tester", original_name="testimony.xml")
+    return case
+
+
+# -- forms -------------------------------------------------------------------------------------
+
+
+def test_the_sample_form_is_what_pyxform_makes_of_the_xlsform() -> None:
+    made = openrosa.xlsform_to_xform(XLSFORM.read_bytes())
+    assert made.decode().strip() == FORM.read_text(encoding="utf-8").strip()
+    parsed = openrosa.parse_xform(FORM.read_bytes())
+    assert (parsed.form_id, parsed.version, parsed.title) == ("testimony", VERSION, "Testimony")
+    assert parsed.binary_paths == {"photo", "video", "audio"}
+    assert parsed.public_key is None and parsed.media == ()
+    text = FORM.read_text(encoding="utf-8")
+    for lang in ("English (en)", "Russian (ru)", "Kazakh (kk)"):
+        assert f'lang="{lang}"' in text
+
+
+def test_a_form_is_an_item_and_a_row_and_adding_it_again_changes_nothing(case: Case) -> None:
+    form, new = openrosa.add_form(case, FORM.read_bytes(), actor="tester", original_name="testimony.xml")
+    assert new and form.form_id == "testimony"
+    assert case.resolve(form.item_sha256).size == len(FORM.read_bytes())
+    again, new_again = openrosa.add_form(case, FORM.read_bytes(), actor="tester")
+    assert not new_again and again.row_id == form.row_id
+    changed = FORM.read_bytes().replace(b"<h:title>Testimony</h:title>", b"<h:title>Changed</h:title>")
+    with pytest.raises(openrosa.OpenRosaError, match="new version"):
+        openrosa.add_form(case, changed, actor="tester")
+    newer = changed.replace(f'version="{VERSION}"'.encode(), b'version="2024010102"')
+    v2, _ = openrosa.add_form(case, newer, actor="tester")
+    assert openrosa.latest_form(case, "testimony").version == "2024010102"
+    assert len(openrosa.list_forms(case, all_versions=True)) == 2 and v2.title == "Changed"
+    verified(case)
+
+
+def test_an_xlsform_is_converted_and_a_broken_one_refused(case: Case) -> None:
+    form, _ = openrosa.add_form(case, XLSFORM.read_bytes(), actor="tester", original_name="testimony.xlsx")
+    with case.blobs.open(form.item_sha256) as f:
+        assert f.read() == FORM.read_bytes()  # the same XForm as the sample, byte for byte
+    with pytest.raises(openrosa.OpenRosaError, match="XLSForm"):
+        openrosa.add_form(case, b"PK\x03\x04 not really a workbook", actor="tester")
+    with pytest.raises(openrosa.OpenRosaError, match="well-formed"):
+        openrosa.add_form(case, b"<h:html><unclosed>", actor="tester")
+
+
+def test_form_media_must_be_given_and_is_served_from_the_same_batch(case: Case) -> None:
+    xml = FORM.read_bytes().replace(
+        b"<value>A photo</value>", b'<value>A photo</value><value form="image">jr://images/map.png</value>', 1
+    )
+    with pytest.raises(openrosa.OpenRosaError, match=r"map\.png"):
+        openrosa.add_form(case, xml, actor="tester")
+    form, _ = openrosa.add_form(case, xml, actor="tester", media=[("map.png", b"\x89PNG placeholder")])
+    assert form.media == ("map.png",)
+    [media] = openrosa.form_media(case, form)
+    with case.blobs.open(media.sha256) as f:
+        assert f.read() == b"\x89PNG placeholder"
+    verified(case)
+
+
+# -- submissions -------------------------------------------------------------------------------
+
+
+def test_a_submission_is_the_xml_and_its_files_in_one_transaction(form_case: Case) -> None:
+    before = counts(form_case)
+    out = openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"jpeg bytes 1", "stray.txt": b"x"}))
+    assert out.result == "created" and out.complete and out.ignored == 1
+    assert counts(form_case) == (before[0] + 2, 1, 1)
+    [sub] = openrosa.list_submissions(form_case)
+    assert sub.attachments == ((("photo-1.jpg", out.recorded[1].sha256)),)
+    _, receipts, _, _ = form_case.item_detail(sub.xml_sha256)
+    assert receipts[0].channel == "openrosa" and receipts[0].collected_at_claimed == "2011-12-16T11:05:00.000+05:00"
+    assert receipts[0].source == "OpenRosa submission (form testimony, app user phone-1)"
+    assert not list(form_case.blobs.tmp.glob("*.part"))  # the stray file left nothing behind
+    verified(form_case)
+
+
+def test_the_same_submission_again_adds_nothing_and_another_xml_is_a_conflict(form_case: Case) -> None:
+    files = {"photo-1.jpg": b"jpeg bytes 1"}
+    openrosa.receive(form_case, incoming(submission(), files))
+    before = counts(form_case)
+    again = openrosa.receive(form_case, incoming(submission(), files))
+    assert again.result == "unchanged" and again.complete
+    assert counts(form_case) == before
+    with pytest.raises(openrosa.SubmissionConflict, match="different submission"):
+        openrosa.receive(form_case, incoming(submission(what="Another account"), files))
+    with pytest.raises(openrosa.SubmissionConflict, match="another file"):
+        openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"other bytes"}))
+    assert counts(form_case) == before
+    verified(form_case)
+
+
+def test_an_edit_names_the_submission_it_replaces_and_both_stay(form_case: Case) -> None:
+    openrosa.receive(form_case, incoming(submission(photo=None)))
+    edit = submission("uuid:0002", what="Corrected: shots near the square", photo=None, deprecated="uuid:0001")
+    openrosa.receive(form_case, incoming(edit))
+    subs = {s.instance_id: s for s in openrosa.list_submissions(form_case)}
+    assert subs["uuid:0002"].deprecated_id == "uuid:0001" and subs["uuid:0001"].deprecated_id is None
+    verified(form_case)
+
+
+def test_a_split_submission_is_complete_only_when_every_file_has_arrived(form_case: Case) -> None:
+    xml = submission(photo="photo-1.jpg").replace(b"<audio/>", b"<audio>voice.m4a</audio>")
+    first = openrosa.receive(form_case, incoming(xml, {"photo-1.jpg": b"jpeg"}))
+    assert first.result == "created" and not first.complete and first.missing == ("voice.m4a",)
+    [sub] = openrosa.list_submissions(form_case)
+    assert not sub.complete and dict(sub.attachments)["voice.m4a"] is None
+    verified(form_case)  # a missing attachment is not a damaged case
+    second = openrosa.receive(form_case, incoming(xml, {"voice.m4a": b"audio", "photo-1.jpg": b"jpeg"}))
+    assert second.result == "added" and second.complete and len(second.recorded) == 1
+    [sub] = openrosa.list_submissions(form_case)
+    assert sub.complete and all(sha for _, sha in sub.attachments)
+    verified(form_case)
+
+
+@pytest.mark.parametrize(
+    ("xml", "error", "message"),
+    [
+        (submission(form_id="nosuchform"), openrosa.FormNotFound, "no form 'nosuchform'"),
+        (submission(version="1999"), openrosa.OpenRosaError, "version '1999'"),
+        (submission().replace(b"<instanceID>uuid:0001</instanceID>", b""), openrosa.OpenRosaError, "no instanceID"),
+        (b"<data id='testimony'><unclosed></data>", openrosa.OpenRosaError, "well-formed"),
+        (
+            b'<!DOCTYPE d [<!ENTITY a "aaaa">]><data id="testimony">&a;</data>',
+            openrosa.OpenRosaError,
+            "well-formed",
+        ),
+    ],
+)
+def test_bad_submissions_are_refused_clearly_and_store_nothing(
+    form_case: Case, xml: bytes, error: type[Exception], message: str
+) -> None:
+    before = counts(form_case)
+    with pytest.raises(error, match=message):
+        openrosa.receive(form_case, incoming(xml, {"photo-1.jpg": b"jpeg"}))
+    assert counts(form_case) == before
+    assert not list(form_case.blobs.tmp.glob("*.part"))
+    verified(form_case)
+
+
+def test_closed_forms_and_forms_outside_a_campaign_are_refused(form_case: Case) -> None:
+    user, token = openrosa.add_app_user(form_case, "phone-2", campaign="other", form_ids=["testimony"])
+    assert openrosa.app_user_by_token(form_case, token) == user and user.may_use("testimony")
+    narrow = openrosa.AppUser(9, "phone-3", "x", ("something-else",), False, "")
+    with pytest.raises(openrosa.FormNotAllowed):
+        openrosa.receive(form_case, openrosa.Incoming(submission(), None, [], "phone-3", narrow))
+    openrosa.set_form_state(form_case, "testimony", "closed")
+    with pytest.raises(openrosa.FormNotOpen, match="closed"):
+        openrosa.receive(form_case, incoming(submission()))
+    assert counts(form_case)[1] == 0
+
+
+def test_app_users_keep_only_digests_and_revoking_stops_the_token(case: Case) -> None:
+    user, token = openrosa.add_app_user(case, "phone-1", campaign="Zhanaozen")
+    with Session(case.engine) as s:
+        stored = json.dumps([list(r) for r in s.execute(select(*openrosa.OdkAppUser.__table__.c))], default=str)
+    assert token not in stored
+    assert openrosa.app_user_ha1(case, "phone-1") == (user, openrosa.digest_ha1("phone-1", token))
+    with pytest.raises(openrosa.AppUserError, match="exists"):
+        openrosa.add_app_user(case, "phone-1")
+    with pytest.raises(openrosa.AppUserError, match="no such form"):
+        openrosa.add_app_user(case, "phone-9", form_ids=["nope"])
+    openrosa.revoke_app_user(case, "phone-1")
+    assert openrosa.app_user_by_token(case, token) is None and openrosa.app_user_ha1(case, "phone-1") is None
+
+
+def test_an_encrypted_envelope_is_stored_as_received_with_its_files(form_case: Case) -> None:
+    public = (ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-public-key.pem").read_bytes()
+    envelope, files = odkcrypto.encrypt_submission(
+        submission("uuid:enc-1"), {"photo-1.jpg": b"jpeg"}, public, "testimony", VERSION, "uuid:enc-1"
+    )
+    out = openrosa.receive(form_case, incoming(envelope, files))
+    assert out.result == "created" and out.complete
+    [sub] = openrosa.list_submissions(form_case)
+    assert sub.encrypted and {n for n, _ in sub.attachments} == set(files)
+    with form_case.blobs.open(sub.xml_sha256) as f:
+        assert f.read() == envelope
+    verified(form_case)
+
+
+def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:
+    openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"jpeg bytes 1"}))
+    with form_case.engine.begin() as conn:
+        conn.execute(update(OdkAttachment).values(sha256="0" * 64))
+        conn.execute(update(OdkSubmission).values(complete=False))
+    problems = audit.AuditReport()
+    with Session(form_case.engine) as s:
+        openrosa.check_rows(s, _entries(form_case), problems)
+    details = " ".join(str(p) for p in problems.problems)
+    assert not problems.ok and "attachment photo-1.jpg" in details and "complete flag" in details
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+def test_the_odk_commands(cli: Cli, tmp_path: Path) -> None:
+    case_dir = tmp_path / "c"
+    cli("init", case_dir, "--title", "ODK")
+    _, out, _ = cli("odk", "form", "add", case_dir, XLSFORM)
+    assert "form testimony version 2024010101 added" in out
+    _, out, _ = cli("odk", "form", "list", case_dir, "--json")
+    assert json.loads(out)[0]["form_id"] == "testimony"
+    _, out, _ = cli("odk", "app-user", "add", case_dir, "phone-1", "--campaign", "Z", "--form", "testimony")
+    token = out.split("/key/", 1)[1].split()[0]
+    _, out, _ = cli("odk", "app-user", "list", case_dir, "--json")
+    assert json.loads(out) == [
+        {
+            "name": "phone-1",
+            "campaign": "Z",
+            "forms": ["testimony"],
+            "revoked": False,
+            "created_at_vault_clock": json.loads(out)[0]["created_at_vault_clock"],
+        }
+    ]
+    assert token not in out
+    with Case.open(case_dir) as case:
+        openrosa.receive(case, incoming(submission(), {"photo-1.jpg": b"jpeg"}))
+    _, out, _ = cli("odk", "submissions", case_dir, "--json")
+    assert json.loads(out)[0]["instance_id"] == "uuid:0001" and json.loads(out)[0]["complete"] is True
+    cli("odk", "app-user", "revoke", case_dir, "phone-1")
+    _, _, err = cli("odk", "app-user", "revoke", case_dir, "nobody", code=2)
+    assert "no app user named 'nobody'" in err
+    _, _, err = cli("odk", "form", "add", case_dir, FORM.with_name("make_testimony.py"), code=2)
+    assert "well-formed" in err
+    key = ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-private-key.pem"
+    _, out, _ = cli("odk", "decrypt", case_dir, "--key", key)
+    assert "0 submission(s) decrypted" in out
+    _, out, _ = cli("verify", case_dir)
