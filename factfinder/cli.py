@@ -1216,6 +1216,22 @@ def serve(
         ),
     ] = None,
     secure_cookies: Annotated[bool, typer.Option(help="Mark cookies Secure (set when served behind TLS).")] = False,
+    twilio_auth_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACTFINDER_TWILIO_AUTH_TOKEN",
+            help="Twilio auth token (enables POST /sms/twilio); prefer the environment variable.",
+        ),
+    ] = None,
+    rapidpro_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACTFINDER_RAPIDPRO_SECRET", help="Secret in the RapidPro receive URL /sms/rapidpro/SECRET (16+)."
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL as SMS gateways reach it (behind a proxy): webhook signatures.")
+    ] = None,
 ) -> None:
     """Serve the web app: the submission page, the team's case pages and the JSON API."""
     import uvicorn
@@ -1228,7 +1244,14 @@ def serve(
         keys.load_identity(identity)  # fail now, not at the first reveal
     if not case.read_only:
         pipeline.index_items(case)  # catch up on items added from the terminal since the last run
-    settings = Settings(max_upload_bytes=max_upload_mb << 20, secure_cookies=secure_cookies, identity_file=identity)
+    settings = Settings(
+        max_upload_bytes=max_upload_mb << 20,
+        secure_cookies=secure_cookies,
+        identity_file=identity,
+        twilio_auth_token=twilio_auth_token,
+        rapidpro_secret=rapidpro_secret,
+        public_url=public_url,
+    )
     web = create_app(case, settings)
     out.print(f"serving {escape(case.config.title)} on http://{host}:{port}  (Ctrl-C stops)")
     try:
@@ -1239,7 +1262,7 @@ def serve(
 
 # The register and estimation commands, and the field-intake ones (bundles, origins, OpenRosa, SMS, sync),
 # live in modules of their own; importing them adds them to ``app``.
-from factfinder import cli_odk, cli_persons, cli_transfer  # noqa: E402,F401
+from factfinder import cli_odk, cli_persons, cli_sms, cli_transfer  # noqa: E402,F401
 
 
 def run() -> None:

@@ -94,6 +94,9 @@ def verify_case(case: Case, *, rehash_blobs: bool = True, progress: Callable[[in
         entries = _check_log(case, conn, report)
         _check_rows(case, conn, entries, report)
     _check_blobs(case, report, rehash_blobs, progress)
+    from factfinder.intake import sms  # the field-intake channels: see _check_intake_rows
+
+    sms.check_anchor_texts(case, report)  # a digest anchored by SMS must be written in the message's text
     return report
 
 
@@ -389,10 +392,11 @@ def _check_intake_rows(session: Session, entries: dict[int, dict[str, Any]], rep
 
     Each channel knows its rows and the entries that vouch for them, so each checks its own; they are
     imported here, when a case is verified, because the vault must not depend on intake when it loads."""
-    from factfinder.intake import openrosa, origins
+    from factfinder.intake import openrosa, origins, sms
 
     origins.check_rows(session, entries, report)
     openrosa.check_rows(session, entries, report)
+    sms.check_rows(session, entries, report)
 
 
 def _check_person_rows(

@@ -44,6 +44,9 @@ class Settings:
     secure_cookies: bool = False  # set behind TLS: cookies then never travel in clear
     identity_file: Path | None = None  # lets investigators reveal without uploading the identity
     login_attempts: int = 10  # per 15 minutes, per address and per username
+    twilio_auth_token: str | None = None  # SMS via Twilio: the account's auth token, which signs its webhooks
+    rapidpro_secret: str | None = None  # SMS via a RapidPro External channel: the secret in its receive URL
+    public_url: str | None = None  # the base URL as gateways reach it (behind a proxy), for webhook signatures
 
 
 def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
@@ -66,7 +69,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.globals["can"] = can  # nav links shown only to those the route admits
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from factfinder.web import api, findings_api, findings_pages, openrosa, pages, persons_api, persons_pages
+    from factfinder.web import api, findings_api, findings_pages, openrosa, pages, persons_api, persons_pages, sms
 
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
@@ -75,6 +78,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.include_router(findings_api.router, prefix="/api/v1")
     app.include_router(persons_api.router, prefix="/api/v1")
     app.include_router(openrosa.router)  # ODK Collect and its kin: OpenRosa 1.0 at the root, as they expect
+    app.include_router(sms.router)  # SMS gateways' webhooks (Twilio, RapidPro)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:

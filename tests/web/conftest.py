@@ -111,7 +111,12 @@ def identity_file(web_case: Case) -> Path:
 # share one case and one signed-in client per role; sessions come from accounts.start_session,
 # the same call the sign-in page makes after checking the password.
 
-TEAM_SETTINGS = Settings(max_upload_bytes=1 << 20, login_attempts=1000)
+TEAM_SETTINGS = Settings(
+    max_upload_bytes=1 << 20,
+    login_attempts=1000,
+    twilio_auth_token="team-twilio-token-0123456789",
+    rapidpro_secret="team-rapidpro-secret-0123456789",
+)
 
 
 @dataclass

@@ -20,6 +20,7 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from pyrage import x25519
+from twilio.request_validator import RequestValidator
 
 from factfinder import accounts
 from factfinder.findings import store as findings_store
@@ -30,7 +31,7 @@ from factfinder.text import store as text_store
 from factfinder.vault import audit
 from factfinder.web.app import api_routes, route_permission
 from factfinder.web.auth import Caller, need
-from tests.web.conftest import Member, Team
+from tests.web.conftest import TEAM_SETTINGS, Member, Team
 
 CONTACT = {"witness_name": "Placeholder Aigul Matrix", "witness_phone": "+7 700 555 0101"}
 ZHANAOZEN = "Police opened fire on protesters in Zhanaozen on 16 December 2011, killing at least 14 people."
@@ -232,6 +233,18 @@ def _proposal_accept(w: Fixture, who: Member, *, api: bool) -> Call:
     return Call("POST", f"/persons/proposals/{claim}", 303, _form(who))
 
 
+def _twilio(w: Fixture, who: Member) -> Call:
+    """A Twilio webhook signed as Twilio signs it; the caller's cookies or token change nothing."""
+    params = {
+        "From": "+7 700 555 0102",
+        "Body": f"matrix sms {who.name} {w.unique()}",
+        "MessageSid": f"SM{w.unique():032d}",
+    }
+    assert TEAM_SETTINGS.twilio_auth_token
+    sig = RequestValidator(TEAM_SETTINGS.twilio_auth_token).compute_signature("http://testserver/sms/twilio", params)
+    return Call("POST", "/sms/twilio", 200, {"data": params, "headers": {"X-Twilio-Signature": sig}})
+
+
 Recipe = Callable[[Fixture, Member], Call]
 OPENROSA = {"headers": {"X-OpenRosa-Version": "1.0"}}
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -380,6 +393,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/persons/proposals"): lambda w, who: Call("GET", "/api/v1/persons/proposals", 200),
     ("POST", "/api/v1/persons/proposals/{claim_id}"): lambda w, who: _proposal_accept(w, who, api=True),
     ("GET", "/api/v1/estimate"): lambda w, who: Call("GET", "/api/v1/estimate", 200),
+    ("POST", "/sms/twilio"): _twilio,
+    ("POST", "/sms/rapidpro/{secret}"): lambda w, who: Call(
+        "POST",
+        f"/sms/rapidpro/{TEAM_SETTINGS.rapidpro_secret}",
+        200,
+        {"data": {"from": "+7 700 555 0102", "text": f"matrix sms {who.name} {w.unique()}"}},
+    ),
     # OpenRosa: no session or bearer token counts; a device proves itself by Digest or a token in the URL.
     **{
         (method, prefix + path): (lambda w, who, m=method, u=device + url, s=status: Call(m, u, s, OPENROSA))
@@ -414,6 +434,8 @@ PERMISSIONS: dict[tuple[str, str], Permission] = {
             ("POST", "/api/v1/uploads/{upload_id}/complete"),
             ("POST", "/api/v1/submissions"),
             ("GET", "/api/v1/receipts"),
+            ("POST", "/sms/twilio"),
+            ("POST", "/sms/rapidpro/{secret}"),
             *[
                 (method, prefix + path)
                 for method, path in [
