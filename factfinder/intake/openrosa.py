@@ -539,6 +539,11 @@ class Outcome:
     missing: tuple[str, ...]
     ignored: int  # uploaded files the XML does not name (ODK Central ignores them too)
 
+    @property
+    def files(self) -> tuple[Recorded, ...]:
+        """The attachments this POST recorded (a new submission's first record is its XML)."""
+        return self.recorded[1:] if self.result == "created" else self.recorded
+
 
 @dataclass(frozen=True)
 class SubmissionInfo:

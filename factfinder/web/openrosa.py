@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -52,6 +52,7 @@ from factfinder.intake import openrosa
 from factfinder.permissions import Permission, allows
 from factfinder.vault.case import Case
 from factfinder.vault.errors import VaultError
+from factfinder.web import mediascan
 from factfinder.web.auth import need
 
 logger = logging.getLogger(__name__)
@@ -388,7 +389,13 @@ async def submission_post(request: Request) -> Response:
     else:
         waiting = "; the rest may follow" if incomplete else ""
         message = f"Form received; {len(outcome.missing)} file(s) not yet received{waiting}."
-    return openrosa_response(201, message, nature="submit_success", headers=_accept_headers(request, dev))
+    response = openrosa_response(201, message, nature="submit_success", headers=_accept_headers(request, dev))
+    tasks = BackgroundTasks()
+    # Photos, video and audio are analysed after the answer, like any upload; the submission's XML is not read
+    # as prose for claims (its answers sit between tags).
+    mediascan.schedule(tasks, _case(request), outcome.files)
+    response.background = tasks
+    return response
 
 
 # -- the routes, served twice: plain (Digest/Basic) and under an app user's token ---------------

@@ -179,3 +179,14 @@ def team(tmp_path_factory: pytest.TempPathFactory, postgres_admin: Engine | None
     if postgres_admin is not None and name:
         with postgres_admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def scans_handed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The digests the web app hands to the after-response scan, which is not run (it starts a child process
+    that loads the gazetteer: seconds per request). The scan itself is tested in test_media_pages.py."""
+    from factfinder.web import mediascan
+
+    handed: list[str] = []
+    monkeypatch.setattr(mediascan, "schedule", lambda tasks, case, recorded: handed.extend(r.sha256 for r in recorded))
+    return handed

@@ -126,7 +126,9 @@ def _files_outside(case_path: Path) -> set[Path]:
     return {p for p in root.rglob("*") if case_path not in p.parents and p != case_path}
 
 
-def test_path_traversal_in_upload_names_keeps_only_a_base_name(team: Team, tmp_path: Path) -> None:
+def test_path_traversal_in_upload_names_keeps_only_a_base_name(
+    team: Team, tmp_path: Path, scans_handed: list[str]
+) -> None:
     before = _files_outside(team.case.path)
     cwd_before = set(Path.cwd().iterdir())
     anon = team.anon()
@@ -156,6 +158,7 @@ def test_path_traversal_in_upload_names_keeps_only_a_base_name(team: Team, tmp_p
             ).all()
         )
     assert got == names
+    assert set(scans_handed) == set(names)  # each text is read for claims after the answer (not run here)
     assert _files_outside(team.case.path) == before
     assert set(Path.cwd().iterdir()) == cwd_before
     assert_verified(team)

@@ -225,7 +225,9 @@ def attachment_digests(sub: Filled, chunk: int | None = None) -> dict[str, str]:
     return {p["filename"]: sub.sha256(p["path"]) for p in parts if p["field"] != "xml_submission_file"}
 
 
-def test_engine_submission_resent_changed_and_edited(web_case: Case, device: Device, filled: dict[str, Filled]) -> None:
+def test_engine_submission_resent_changed_and_edited(
+    web_case: Case, device: Device, filled: dict[str, Filled], scans_handed: list[str]
+) -> None:
     first, changed, edit = filled["first"], filled["changed"], filled["edit"]
     assert changed.instance_id == first.instance_id and changed.read("instance.xml") != first.read("instance.xml")
     assert edit.summary["deprecated_id"] == first.instance_id and edit.instance_id != first.instance_id
@@ -271,6 +273,8 @@ def test_engine_submission_resent_changed_and_edited(web_case: Case, device: Dev
     assert held[first.instance_id].xml_sha256 == first.sha256("instance.xml"), "the edited submission changed"
     assert counts(web_case) == (after_first[0] + 1, after_first[1] + 1)
     assert dict(edited.attachments) == media and edited.complete, "the edit lost the attachments it did not change"
+    # The photo and the recording go to the media scan after the answer; the XML is not read as prose.
+    assert set(scans_handed) == set(media.values())
 
     report = verify_case(web_case)
     assert report.ok, report.problems

@@ -24,8 +24,6 @@ from factfinder.intake import openrosa
 from factfinder.permissions import Role
 from factfinder.vault import audit
 from factfinder.vault.case import Case
-from factfinder.web import openrosa as web_openrosa
-from factfinder.web.app import api_routes
 from tests.intake.test_openrosa import FORM, submission
 from tests.web.conftest import PASSWORD, TEAM_SETTINGS, USERS, Team
 
@@ -38,13 +36,16 @@ LIMIT = TEAM_SETTINGS.max_upload_bytes
 
 @pytest.fixture(scope="module")
 def odk(team: Team) -> tuple[FastAPI, str]:
-    """The team's app with the OpenRosa routes (included here until app.py includes them), the testimony
-    form, and a device token limited to that form. One case for the module: argon2 makes accounts slow."""
-    if not any(path == "/formList" for path, _, _ in api_routes(team.app)):
-        team.app.include_router(web_openrosa.router)
+    """The team's app with the testimony form and a device token limited to that form. One case for the
+    module: argon2 makes accounts slow."""
     openrosa.add_form(team.case, FORM.read_bytes(), actor="tester")
     _, token = openrosa.add_app_user(team.case, "phone-1", campaign="Zhanaozen", form_ids=["testimony"])
     return team.app, token
+
+
+@pytest.fixture(autouse=True)
+def _no_media_scan(scans_handed: list[str]) -> None:
+    """Attachments go to the media scan after the answer (checked in test_odk_engine.py); not run here."""
 
 
 @pytest.fixture
