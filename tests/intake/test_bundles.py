@@ -275,6 +275,8 @@ def test_forged_fork_is_recorded_not_merged(make_case: Make, tmp_path: Path) -> 
     a, c = make_case("a"), make_case("c")
     fill(a, "shared", 1)
     a.close()
+    if a.config.database_url is not None:
+        pytest.skip("copying the folder does not copy a PostgreSQL database")
     shutil.copytree(a.path, tmp_path / "a-copy")  # both copies now hold the same signing key
     a, twin = Case.open(a.path), Case.open(tmp_path / "a-copy")
     try:
