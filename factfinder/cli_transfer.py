@@ -136,6 +136,9 @@ def bundle_import(
     ] = None,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
+    media: Annotated[
+        bool, typer.Option("--media/--no-media", help="Analyse the new images and videos, read the new texts.")
+    ] = True,
 ) -> None:
     """Verify a bundle whole, then take in what this archive lacks (one custody entry per origin for the hop)."""
     from factfinder.intake import bundles
@@ -150,6 +153,8 @@ def bundle_import(
             left_at=left_at,
             actor=actor or config.default_actor(),
         )
+        if media and report.new_items:
+            after_intake(case, report.new_items)
     if as_json:
         out.print_json(data=_report_data(report))
         return
@@ -167,6 +172,18 @@ def bundle_import(
             out.print(f"[bold yellow]{escape(o.name)}: {o.status}[/]: {escape(o.reason)}")
     for name in report.forks:
         out.print(f"[bold red]fork:[/] origin {escape(name)} signed two histories; kept as evidence, nothing merged")
+
+
+def after_intake(case: Case, digests: list[str]) -> None:
+    """The steps ``add`` runs on new items (media analysis, texts read for claims), for items that came in a
+    bundle or a sync; what they could not finish, ``factfinder media scan`` finishes later."""
+    from factfinder import pipeline
+    from factfinder.cli import _print_media_errors, _scan_summary, err
+
+    scanned = pipeline.process(case, digests)
+    _print_media_errors(scanned)
+    if scanned.analysed:  # on stderr: stdout stays the report that scripts read
+        err.print(_scan_summary(scanned), markup=False)
 
 
 def _report_data(report: Any) -> dict[str, Any]:

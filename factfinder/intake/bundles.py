@@ -152,6 +152,11 @@ class ImportReport:
         return sum(o.items_new for o in self.origins)
 
     @property
+    def new_items(self) -> list[str]:
+        """Digests of the items this bundle brought that the archive did not hold: for the after-intake steps."""
+        return [sha for o in self.origins for sha in o.new_items]
+
+    @property
     def entries_taken(self) -> int:
         return sum(o.entries_taken for o in self.origins)
 

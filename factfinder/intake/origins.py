@@ -193,6 +193,7 @@ class OriginOutcome:
     items_held: int = 0
     reason: str = ""
     fork: bool = False  # signed by the origin's key but inconsistent with what is held
+    new_items: list[str] = field(default_factory=list)  # digests of the items new to this archive
 
     def __post_init__(self) -> None:
         self.fork = self.status == FORK
@@ -644,7 +645,8 @@ def apply(
     for v, out in zip(verdicts, outcomes, strict=True):
         out.entries_taken = len(v.new_entries)
         shas = {r.sha256 for r in v.receipts}
-        out.items_new = sum(1 for s in shas if needed.get(s) is not None and needed[s].origin == v.offer.name)
+        out.new_items = sorted(s for s in shas if needed.get(s) is not None and needed[s].origin == v.offer.name)
+        out.items_new = len(out.new_items)
         out.items_held = len(shas) - sum(1 for s in shas if s in needed)
     if not any(v.status in (TAKEN, FORK) for v in verdicts):
         return outcomes
