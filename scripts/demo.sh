@@ -74,6 +74,24 @@ echo "(the whole register: $OUT/register.txt; pairs to review at http://127.0.0.
 factfinder estimate "$CASE" --what killed
 factfinder persons export "$CASE" "$OUT/register"
 echo
+# Field intake through the blackout. A field laptop worked offline as its own small archive; the commission's
+# archive hands over its state (what it holds of every origin, and the key to encrypt to), the laptop writes a
+# bundle of what the archive lacks, a courier carries it out, and the archive verifies it whole and merges it,
+# with the hop in its custody log. Phones with ODK Collect get the testimony form and a device link.
+FIELD="$OUT/field-laptop"
+factfinder init "$FIELD" --title "Field laptop, Zhanaozen (demo)" > /dev/null
+factfinder add "$FIELD" samples/field --channel usb > /dev/null
+factfinder origins state "$CASE" -o "$OUT/archive-state.json"
+factfinder bundle export "$FIELD" --since "$OUT/archive-state.json" -o "$OUT/field.bundle"
+factfinder bundle import "$CASE" "$OUT/field.bundle" --identity "$CASE/keys/witness-identity.age" \
+  --carrier "courier (placeholder)" --left-at 2011-12-18
+factfinder bundle import "$CASE" "$OUT/field.bundle" --identity "$CASE/keys/witness-identity.age"  # again: no-op
+factfinder origins list "$CASE"
+factfinder odk form add "$CASE" samples/forms/testimony.xml
+factfinder odk app-user add "$CASE" phone-1 --campaign zhanaozen --server "http://127.0.0.1:${PORT:-8000}" \
+  > "$OUT/odk-phone-1.txt"
+echo "ODK Collect: scan or type the device link in $OUT/odk-phone-1.txt (shown once; keep it like a password)"
+echo
 item=$(factfinder items "$CASE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["sha256"])')
 factfinder proof "$CASE" "$item" -o "$OUT/first-item.tlog-proof"
 factfinder verify-proof "$OUT/first-item.tlog-proof" --blob "$TESTDATA/corpus/zhanaozen-observers-2011.txt"
