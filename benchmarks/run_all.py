@@ -35,6 +35,8 @@ BENCHMARKS = (
     "linkage",
     "lcmcr",
     "loglinear",
+    "sync",
+    "openrosa",
 )
 
 

@@ -1262,7 +1262,7 @@ def serve(
 
 # The register and estimation commands, and the field-intake ones (bundles, origins, OpenRosa, SMS, sync),
 # live in modules of their own; importing them adds them to ``app``.
-from factfinder import cli_odk, cli_persons, cli_sms, cli_transfer  # noqa: E402,F401
+from factfinder import cli_odk, cli_persons, cli_sms, cli_sync, cli_transfer  # noqa: E402,F401
 
 
 def run() -> None:

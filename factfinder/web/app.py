@@ -33,6 +33,7 @@ from factfinder.web import i18n, security
 from factfinder.web.auth import ANON_CSRF_COOKIE, Caller, NotSignedIn
 
 HERE = Path(__file__).parent
+JSON_PREFIXES = ("/api/", "/sync/")  # machine-facing paths: errors as JSON, 401 rather than a sign-in page
 logger = logging.getLogger(__name__)
 
 
@@ -69,7 +70,17 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.globals["can"] = can  # nav links shown only to those the route admits
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from factfinder.web import api, findings_api, findings_pages, openrosa, pages, persons_api, persons_pages, sms
+    from factfinder.web import (
+        api,
+        findings_api,
+        findings_pages,
+        openrosa,
+        pages,
+        persons_api,
+        persons_pages,
+        sms,
+        sync,
+    )
 
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
@@ -79,10 +90,11 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.include_router(persons_api.router, prefix="/api/v1")
     app.include_router(openrosa.router)  # ODK Collect and its kin: OpenRosa 1.0 at the root, as they expect
     app.include_router(sms.router)  # SMS gateways' webhooks (Twilio, RapidPro)
+    app.include_router(sync.router)  # archive-to-archive sync, /sync/v1/
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(JSON_PREFIXES):
             return JSONResponse({"detail": "sign in or send a bearer token"}, 401, {"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
 
@@ -111,7 +123,7 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(JSON_PREFIXES):
             return JSONResponse({"detail": exc.errors()}, 422)
         return error_response(request, 422, "some fields of the form are missing or invalid")
 
@@ -173,7 +185,7 @@ def route_permission(route: APIRoute) -> Any:
 
 
 def error_response(request: Request, status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(JSON_PREFIXES):
         return JSONResponse({"detail": detail}, status, headers)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(

@@ -24,12 +24,14 @@ from twilio.request_validator import RequestValidator
 
 from factfinder import accounts
 from factfinder.findings import store as findings_store
-from factfinder.intake import uploads, webform
+from factfinder.intake import bundles, origins, uploads, webform
+from factfinder.intake import sync as sync_client
 from factfinder.media import redact, scan
 from factfinder.permissions import Permission, Role, allows
 from factfinder.text import store as text_store
 from factfinder.vault import audit
-from factfinder.web.app import api_routes, route_permission
+from factfinder.web import sync as web_sync
+from factfinder.web.app import JSON_PREFIXES, api_routes, route_permission
 from factfinder.web.auth import Caller, need
 from tests.web.conftest import TEAM_SETTINGS, Member, Team
 
@@ -233,6 +235,29 @@ def _proposal_accept(w: Fixture, who: Member, *, api: bool) -> Call:
     return Call("POST", f"/persons/proposals/{claim}", 303, _form(who))
 
 
+def _sync_upload(w: Fixture, *, importable: bool = False) -> str:
+    """A push upload; ``importable``: complete, holding a bundle of nothing new (so its import answers 200)."""
+    case = w.team.case
+    if not importable:
+        announced = web_sync.UploadRequest(size=3, sha256="0" * 64, bundle_size=3)
+        return web_sync.new_upload(case, announced)
+    plain, packed = case.blobs.tmp / f"authz-{w.unique()}.bundle", case.blobs.tmp / f"authz-{w.unique()}.gz"
+    have = {name: o.size for name, o in origins.held(case).items()}
+    info = bundles.export_bundle(case, plain, have=have, recipients=None, for_archive=case.log.origin)
+    size, digest = sync_client.pack(plain, packed)
+    upload_id = web_sync.new_upload(case, web_sync.UploadRequest(size=size, sha256=digest, bundle_size=info.size))
+    packed.replace(web_sync.incoming_path(case, upload_id))
+    plain.unlink()
+    return upload_id
+
+
+def _sync_bundle(w: Fixture) -> str:
+    """A bundle spooled for fetching (its bytes do not matter to who may fetch it)."""
+    bundle_id = f"authz-bundle-{w.unique():08d}"
+    web_sync.outgoing_path(w.team.case, bundle_id).write_bytes(b"spooled")
+    return bundle_id
+
+
 def _twilio(w: Fixture, who: Member) -> Call:
     """A Twilio webhook signed as Twilio signs it; the caller's cookies or token change nothing."""
     params = {
@@ -393,6 +418,27 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("GET", "/api/v1/persons/proposals"): lambda w, who: Call("GET", "/api/v1/persons/proposals", 200),
     ("POST", "/api/v1/persons/proposals/{claim_id}"): lambda w, who: _proposal_accept(w, who, api=True),
     ("GET", "/api/v1/estimate"): lambda w, who: Call("GET", "/api/v1/estimate", 200),
+    ("GET", "/sync/v1/state"): lambda w, who: Call("GET", "/sync/v1/state", 200),
+    ("POST", "/sync/v1/bundles"): lambda w, who: Call(
+        "POST",
+        "/sync/v1/bundles",
+        200,  # the caller holds all of it: nothing to spool
+        _api(who, json={"have": {n: o.size for n, o in origins.held(w.team.case).items()}}),
+    ),
+    ("GET", "/sync/v1/bundles/{bundle_id}"): lambda w, who: Call("GET", f"/sync/v1/bundles/{_sync_bundle(w)}", 200),
+    ("DELETE", "/sync/v1/bundles/{bundle_id}"): lambda w, who: Call(
+        "DELETE", f"/sync/v1/bundles/{_sync_bundle(w)}", 204, _api(who)
+    ),
+    ("POST", "/sync/v1/uploads"): lambda w, who: Call(
+        "POST", "/sync/v1/uploads", 201, _api(who, json={"size": 3, "sha256": "0" * 64, "bundle_size": 3})
+    ),
+    ("GET", "/sync/v1/uploads/{upload_id}"): lambda w, who: Call("GET", f"/sync/v1/uploads/{_sync_upload(w)}", 200),
+    ("PUT", "/sync/v1/uploads/{upload_id}"): lambda w, who: Call(
+        "PUT", f"/sync/v1/uploads/{_sync_upload(w)}", 200, _api(who, content=b"abc", headers={"upload-offset": "0"})
+    ),
+    ("POST", "/sync/v1/uploads/{upload_id}/import"): lambda w, who: Call(
+        "POST", f"/sync/v1/uploads/{_sync_upload(w, importable=True)}/import", 200, _api(who)
+    ),
     ("POST", "/sms/twilio"): _twilio,
     ("POST", "/sms/rapidpro/{secret}"): lambda w, who: Call(
         "POST",
@@ -418,6 +464,24 @@ RECIPES: dict[tuple[str, str], Recipe] = {
 P = Permission
 # What each route must demand, written out here so that a guard weakened in the code fails this test.
 PERMISSIONS: dict[tuple[str, str], Permission] = {
+    **dict.fromkeys(
+        [
+            ("GET", "/sync/v1/state"),
+            ("POST", "/sync/v1/bundles"),
+            ("GET", "/sync/v1/bundles/{bundle_id}"),
+            ("DELETE", "/sync/v1/bundles/{bundle_id}"),
+        ],
+        Permission.VIEW_EVIDENCE,
+    ),
+    **dict.fromkeys(
+        [
+            ("POST", "/sync/v1/uploads"),
+            ("GET", "/sync/v1/uploads/{upload_id}"),
+            ("PUT", "/sync/v1/uploads/{upload_id}"),
+            ("POST", "/sync/v1/uploads/{upload_id}/import"),
+        ],
+        Permission.ADD_EVIDENCE,
+    ),
     **{
         key: P.PUBLIC
         for key in [
@@ -571,7 +635,7 @@ def _caller(team: Team, name: str) -> tuple[Member, Role | None]:
 
 def _refused(path: str, who: Member, status: int, headers: Mapping[str, str]) -> bool:
     if who.account is None:
-        if path.startswith("/api/"):
+        if path.startswith(JSON_PREFIXES):
             return status == 401 and headers.get("www-authenticate") == "Bearer"
         return status == 303 and headers.get("location", "").startswith("/login?next=")
     return status == 403

@@ -300,10 +300,24 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
             "/api/v1/persons/proposals/1",
             {"json": {"list_name": "Forged"}},
         ),
+        # archive-to-archive sync, called from a signed-in browser rather than with a token
+        ("POST", "/sync/v1/bundles"): (analyst, "/sync/v1/bundles", {"json": {"have": {}}}),
+        ("DELETE", "/sync/v1/bundles/{bundle_id}"): (analyst, "/sync/v1/bundles/none", {}),
+        ("POST", "/sync/v1/uploads"): (
+            investigator,
+            "/sync/v1/uploads",
+            {"json": {"size": 3, "sha256": "0" * 64, "bundle_size": 3}},
+        ),
+        ("PUT", "/sync/v1/uploads/{upload_id}"): (
+            investigator,
+            "/sync/v1/uploads/none",
+            {"headers": {"upload-offset": "0"}},
+        ),
+        ("POST", "/sync/v1/uploads/{upload_id}/import"): (investigator, "/sync/v1/uploads/none/import", {}),
     }
-    # Field devices, SMS gateways and other archives never use cookies: a session cookie alone is refused there
-    # (tests/web/test_openrosa_http.py, test_sms_http.py, tests/intake/test_sync.py), so no CSRF token applies.
-    cookieless = ("/submission", "/key/", "/sms/", "/sync/")
+    # Field devices and SMS gateways never use cookies: a session cookie alone is refused there
+    # (tests/web/test_openrosa_http.py, test_sms_http.py), so no CSRF token applies.
+    cookieless = ("/submission", "/key/", "/sms/")
     unsafe = {
         (m, p)
         for p, m, _ in api_routes(team.app)
@@ -313,7 +327,7 @@ def test_every_post_form_refuses_a_wrong_or_missing_csrf_token(team: Team) -> No
     other_session = team.session(Role.OBSERVER).csrf  # a real token, but another session's
     before = state(team)
     for (method, path), (who, url, kwargs) in forms.items():
-        api = path.startswith("/api/")
+        api = path.startswith(("/api/", "/sync/"))
         for token in (None, "", "wrong", other_session):
             data = dict(kwargs.get("data", {}))
             headers = dict(kwargs.get("headers", {}))
