@@ -102,7 +102,9 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     async def _server_error(request: Request, exc: Exception) -> Response:
         # Runs in Starlette's outermost error middleware, outside SecurityHeaders: add them here.
         # The detail stays generic: an exception's text may hold paths, SQL or a witness's input.
-        logger.error("server error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        # The route's template, not the path: a device link (/key/<token>/...) or an SMS gateway's URL
+        # (/sms/rapidpro/<secret>) carries a secret in the path itself.
+        logger.error("server error on %s %s: %s", request.method, route_template(request), type(exc).__name__)
         response = PlainTextResponse("internal server error", 500)
         for name, value in security.HEADERS:
             response.headers[name.decode()] = value.decode()
@@ -134,6 +136,12 @@ def create_app(case: Case, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(security.BodyLimit, limit=settings.max_upload_bytes + (1 << 20))  # room for other fields
     app.add_middleware(security.SecurityHeaders)  # outermost: every response gets the headers
     return app
+
+
+def route_template(request: Request) -> str:
+    """The path pattern of the route that served ``request`` (``/key/{token}/submission``), never its values."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or "(no route)")
 
 
 def _replace_page(params: Any, page: int) -> str:

@@ -492,17 +492,24 @@ def test_originals_are_downloads_never_rendered(team: Team) -> None:
         assert investigator.client.get(f"/items/{sha}/preview").status_code == 404
 
 
-def test_server_errors_keep_the_security_headers_and_say_nothing_inside(web_case: Case) -> None:
+def test_server_errors_keep_the_security_headers_and_say_nothing_inside(
+    web_case: Case, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(web_case, Settings())
 
     def explode() -> None:
         raise RuntimeError("/secret/path witness=Placeholder")
 
     app.add_api_route("/explode", explode)
+    app.add_api_route("/key/{token}/explode", explode)  # a device link: the token is in the path
     client = TestClient(app, raise_server_exceptions=False)
     r = client.get("/explode")
     assert r.status_code == 500
     assert "Placeholder" not in r.text and "/secret" not in r.text
+    with caplog.at_level("ERROR"):
+        assert client.get("/key/device-token-0123456789/explode").status_code == 500
+    assert "/key/{token}/explode" in caplog.text
+    assert "device-token-0123456789" not in caplog.text and "Placeholder" not in caplog.text
     assert r.headers["x-frame-options"] == "DENY"
     assert "unsafe-inline" not in r.headers["content-security-policy"]
     assert r.headers["referrer-policy"] == "no-referrer"
