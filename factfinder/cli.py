@@ -1232,6 +1232,16 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option(help="Base URL as SMS gateways reach it (behind a proxy): webhook signatures.")
     ] = None,
+    twilio_webhook_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACTFINDER_TWILIO_WEBHOOK_KEY",
+            help="Twilio SharedKey secret, where webhooks are signed with one; prefer the environment variable.",
+        ),
+    ] = None,
+    sms_media_deadline: Annotated[
+        float, typer.Option(help="Seconds to fetch one SMS's media (MMS) before noting them missing.")
+    ] = 10.0,
 ) -> None:
     """Serve the web app: the submission page, the team's case pages and the JSON API."""
     import uvicorn
@@ -1251,6 +1261,8 @@ def serve(
         twilio_auth_token=twilio_auth_token,
         rapidpro_secret=rapidpro_secret,
         public_url=public_url,
+        twilio_webhook_key=twilio_webhook_key,
+        sms_media_deadline_s=sms_media_deadline,
     )
     web = create_app(case, settings)
     out.print(f"serving {escape(case.config.title)} on http://{host}:{port}  (Ctrl-C stops)")

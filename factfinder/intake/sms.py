@@ -22,24 +22,35 @@ What it implements, and the choices made:
   ``time``), exactly what a gateway configured for a RapidPro External
   channel posts, so such a gateway can post here instead. That format carries
   no message id: a gateway may add ``id``; without one the id is an HMAC,
-  keyed with the channel's shared secret, of sender, date and text, so a
-  retried POST adds nothing while the database holds nothing from which the
-  sender's number could be guessed by trying every number.
+  keyed with the channel's shared secret, of date and text only (never the
+  sender: a seized server holds the secret, and an id derived from the number
+  could be matched by trying every number), so a retried POST adds nothing.
+  With neither ``id`` nor ``date``, a retry is recognised only in memory, for
+  a short while (:class:`RecentUndated`).
 - **One item per message**: the text exactly as received, UTF-8, channel
   ``sms``; the sender's number is sealed as the ``witness_phone`` protected
   field and is never stored in clear nor logged. An :class:`SmsMessage` row
-  (provider, message id, digest, custody entry) is written in the same
-  transaction as the custody entries, so a retried webhook finds it and adds
-  nothing, and a process killed midway leaves neither.
-- **MMS media** are fetched (https, or http on loopback only; no credentials
-  sent to another host after a redirect; at most the server's upload limit)
-  and recorded in that same transaction as items of their own. A medium that
-  cannot be fetched does not stop the message: it is stored, and its receipt's
-  note says which media are missing and where they were (Twilio keeps them
-  until deleted, so an investigator can fetch them later). The webhook is then
-  still answered 200: Twilio does not retry a failed messaging webhook (it
-  only tries the fallback URL), so a 5xx would not bring the media back and
-  would only tell the witness, wrongly, that nothing arrived.
+  (provider, message id, digest, custody entry) and the anchors are written in
+  the same transaction as the custody entry, before any medium is fetched, so
+  a retried webhook finds it and adds nothing, a process killed midway leaves
+  neither, and nothing that happens to a medium can lose the message.
+- **MMS media** are fetched afterwards, all of a message's media within
+  :data:`MEDIA_DEADLINE_S` together (Twilio gives up on a webhook after 15 s),
+  and recorded in a second transaction as items of their own, each note naming
+  the message's digest and provider id. Only https to Twilio's hosts is
+  fetched (:class:`MediaPolicy`): ``MediaUrl`` on api.twilio.com, redirects to
+  its media stores; never from https to http; never to an address that is not
+  public once the name is resolved (the connection goes to the address checked);
+  the account's credentials only to api.twilio.com. A medium that cannot be had,
+  for whatever reason, does not stop the others: a short text item
+  (``sms-media-missing.txt``) says which are missing, why (our own words, or
+  the exception's class, never the URL's text) and where they were (Twilio
+  keeps them until deleted). The webhook is still answered 200: Twilio does
+  not retry a failed messaging webhook (it only tries the fallback URL), so a
+  5xx would not bring the media back and would only tell the witness, wrongly,
+  that nothing arrived. For the same reason a retried delivery of a message
+  already held fetches nothing again: which media came is in the case, and a
+  missing one is fetched from Twilio by hand.
 - **Anchors** ("hash first, media later"): a token ``H <64 hex>`` (also
   ``#h <64 hex>``, any case, optionally ``H:``) anywhere in the text names
   the SHA-256 of evidence held elsewhere. Only a full digest anchors: a prefix
@@ -56,10 +67,16 @@ reply may be read on a phone that is later seized.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
+import logging
 import re
+import secrets
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +94,8 @@ from factfinder.vault.blobs import StoredBlob
 from factfinder.vault.case import Case, NewReceipt, Recorded
 from factfinder.vault.errors import IntakeError
 
+logger = logging.getLogger(__name__)
+
 CHANNEL = "sms"
 TWILIO = "twilio"
 RAPIDPRO = "rapidpro"
@@ -86,7 +105,12 @@ MAX_MEDIA = 10  # Twilio's own limit per MMS
 MAX_ID_CHARS = 255
 REF_CHARS = 12  # the digest prefix a reply names: what `factfinder show` and the receipt page accept
 REDIRECTS = 5
-FETCH_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MEDIA_DEADLINE_S = 10.0  # all of a message's media together: Twilio gives up on a webhook after 15 s
+TWILIO_API_HOST = "api.twilio.com"  # where MediaUrl points; the only host the account's credentials go to
+TWILIO_MEDIA_HOSTS = ("s3-external-1.amazonaws.com",)  # older public media, reached by redirect only
+TWILIO_MEDIA_SUFFIX = ".twiliocdn.com"  # mms.twiliocdn.com and its kin: media storage, reached by redirect only
+REPORT_NAME = "sms-media-missing.txt"
+UNDATED_WINDOW_S = 600.0  # how long an undated, id-less RapidPro delivery is remembered (in memory) as a retry
 SIGNATURE_ALGORITHMS: dict[str, Callable[..., Any]] = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 
 _ANCHOR = re.compile(r"(?<![0-9a-z#])#?h\s*:?\s*([0-9a-f]+)(?![0-9a-z])", re.IGNORECASE)
@@ -142,6 +166,7 @@ class Outcome:
     recorded: tuple[Recorded, ...] = ()  # what this delivery recorded: the text first, then its media
     media_missing: int = 0
     incomplete_digests: int = 0  # "H" followed by a run of hex too short to be a SHA-256
+    missing_report: Recorded | None = None  # the item saying which media were not fetched and why
 
     @property
     def ref(self) -> str:
@@ -212,15 +237,52 @@ def _rfc3339(value: str) -> str:
     return value
 
 
-def rapidpro_message(params: Sequence[tuple[str, str]], secret: str) -> IncomingSms:
+class RecentUndated:
+    """Undated, id-less RapidPro deliveries seen lately, held in memory only, so a retry adds nothing.
+
+    A delivery with neither ``id`` nor ``date`` has nothing stable to derive a
+    stored id from without the sender, and a stored id derived from the sender
+    can be reversed by trying every phone number with the channel secret (which
+    a seized server holds). So such a delivery gets a random id, and the same
+    sender and text again within ``window_s`` seconds is taken for a retry of
+    it: the mark that says so is an HMAC under a key made at start-up and never
+    written down, and it is forgotten after the window. After a restart, or
+    after the window, the same text is recorded again as a second arrival.
+    """
+
+    def __init__(self, window_s: float = UNDATED_WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self._key = secrets.token_bytes(32)
+        self._seen: dict[bytes, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def message_id(self, sender: str, text: str) -> str:
+        mark = hmac.new(self._key, sender.encode("utf-8") + b"\x00" + text.encode("utf-8"), hashlib.sha256).digest()
+        now = self.clock()
+        with self._lock:
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window_s}
+            if mark not in self._seen:
+                self._seen[mark] = (now, "undated:" + secrets.token_hex(16))
+            return self._seen[mark][1]
+
+
+UNDATED = RecentUndated()
+
+
+def rapidpro_message(
+    params: Sequence[tuple[str, str]], secret: str, undated: RecentUndated | None = None
+) -> IncomingSms:
     """A RapidPro External API channel delivery as a message.
 
-    The id is the gateway's ``id`` if it sends one; otherwise an HMAC keyed with
-    the channel's ``secret`` (which is not in the database) over sender, date and
-    text: the same delivery retried gets the same id, and the stored id reveals
-    nothing about the sender. Two identical texts from one sender with no date
-    count as one message (the bytes and sender are the same; only a second
-    arrival time would be lost): a gateway that wants them apart sends ``date``.
+    The id is the gateway's ``id`` if it sends one. Otherwise, with a ``date``,
+    an HMAC keyed with the channel's ``secret`` over date and text only: the
+    same delivery retried gets the same id, and since the sender is not in it,
+    the secret and the stored rows together still give no way to test phone
+    numbers against it. Two senders who send the same text with the same date
+    therefore count as one message (the bytes are held; the second sender's
+    sealed number is not): a gateway that can tell them apart sends ``id``.
+    With neither, see :class:`RecentUndated`.
     """
     sender = _one(params, "from") or _one(params, "sender")
     if sender is None or not sender.strip():
@@ -228,17 +290,20 @@ def rapidpro_message(params: Sequence[tuple[str, str]], secret: str) -> Incoming
     text = _one(params, "text")
     if text is None or not text:
         raise SmsError("the field text is missing or empty")
+    text = _check_text(text)
     date = _one(params, "date") or _one(params, "time")
     date = _rfc3339(date.strip()) if date and date.strip() else None
     given = _one(params, "id")
     if given is not None and given.strip():
         message_id = "id:" + _check_id(given, "id")
-    else:
+    elif date is not None:
         mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
-        for part in (sender.strip(), date or "", text):
+        for part in (date, text):
             mac.update(part.encode("utf-8") + b"\x00")
         message_id = "derived:" + mac.hexdigest()
-    return IncomingSms(RAPIDPRO, message_id, sender.strip(), _check_text(text), received_at_claimed=date)
+    else:
+        message_id = (undated or UNDATED).message_id(sender.strip(), text)
+    return IncomingSms(RAPIDPRO, message_id, sender.strip(), text, received_at_claimed=date)
 
 
 # -- Twilio's request signature -------------------------------------------------------------------
@@ -266,6 +331,16 @@ def signature_algorithm(settings_header: str | None) -> str | None:
             wanted = value.strip().upper()
             return wanted if wanted in SIGNATURE_ALGORITHMS else None
     return "HMAC_SHA1"
+
+
+def signed_with_shared_key(settings_header: str | None) -> bool:
+    """Whether the request was signed with a webhook SharedKey's secret rather than the account's auth token.
+
+    Twilio adds ``X-Twilio-Webhooks-Signature-Settings`` (``key=<SharedKey id>,
+    algorithm=...``) only to webhooks signed with a SharedKey, so its presence
+    alone says which secret to check against.
+    """
+    return bool((settings_header or "").strip())
 
 
 def _url_variants(url: str) -> list[str]:
@@ -371,17 +446,41 @@ def anchors(case: Case) -> list[Anchor]:
 # -- fetching MMS media ---------------------------------------------------------------------------
 
 
-class _Capped:
-    """A readable stream over an HTTP response body that refuses to go past ``limit`` bytes."""
+@dataclass(frozen=True)
+class MediaPolicy:
+    """Where MMS media may be fetched from, and how long all of a message's media may take together.
 
-    def __init__(self, chunks: Iterator[bytes], limit: int) -> None:
+    Twilio's ``MediaUrl`` names ``https://api.twilio.com/...``, which redirects
+    to its media storage (``mms.twiliocdn.com`` when HTTP authentication is
+    enforced on media, ``s3-external-1.amazonaws.com`` for older public media).
+    Nothing else is fetched: a webhook whose signature checks could still name
+    any URL if the auth token leaked, and the fetch carries that token.
+    ``allow_loopback`` lets plain http to this machine through, for the tests
+    and a development gateway only; it is never on in production.
+    """
+
+    deadline_s: float = MEDIA_DEADLINE_S
+    allow_loopback: bool = False
+
+
+class _Deadline(IntakeError):
+    """The overall time for a message's media ran out while one was being fetched."""
+
+
+class _Capped:
+    """A readable stream over an HTTP response body that stops at ``limit`` bytes or at the deadline."""
+
+    def __init__(self, chunks: Iterator[bytes], limit: int, deadline: float) -> None:
         self.chunks = chunks
         self.limit = limit
+        self.deadline = deadline
         self.size = 0
         self.buffer = b""
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self.buffer) < n:
+            if time.monotonic() > self.deadline:
+                raise _Deadline("the time allowed for the message's media ran out during the download")
             chunk = next(self.chunks, b"")
             if not chunk:
                 break
@@ -396,54 +495,160 @@ class _Capped:
         return data
 
 
-def _allowed(url: str) -> bool:
-    """https anywhere; plain http only to this machine (a gateway on loopback, the tests)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+def _twilio_host(host: str, *, first: bool) -> bool:
+    """Twilio's API host (where ``MediaUrl`` points), or after a redirect one of its media stores."""
+    if host == TWILIO_API_HOST:
         return True
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
+    return not first and (host in TWILIO_MEDIA_HOSTS or host.endswith(TWILIO_MEDIA_SUFFIX))
+
+
+def _loopback_name(host: str) -> bool:
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to now (a seam the tests replace to play a poisoned DNS)."""
+    return list(dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
 
 
-def fetch_media(case: Case, media: Media, *, limit: int, auth: tuple[str, str] | None = None) -> StoredBlob:
+@dataclass(frozen=True)
+class _Hop:
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+def check_media_url(url: str, policy: MediaPolicy, *, first: bool = True, came_from: str | None = None) -> _Hop:
+    """One hop of a media fetch, checked; :class:`IntakeError` saying why it is refused.
+
+    https to Twilio's hosts only (plain http to loopback only when the policy
+    allows it, and never after an https hop); no credentials in the URL; every
+    address the name resolves to must be public (loopback when loopback is
+    allowed), so a poisoned DNS answer cannot turn the fetch onto an internal
+    service. The connection is then made to one of these checked addresses.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise IntakeError("not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        raise IntakeError("the URL holds credentials")
+    if parts.scheme == "https" and _twilio_host(host, first=first):
+        loopback = False
+    elif parts.scheme == "http" and policy.allow_loopback and _loopback_name(host):
+        loopback = True
+    elif parts.scheme == "http" and came_from == "https":
+        raise IntakeError("redirected from https to plain http")
+    else:
+        raise IntakeError("not one of Twilio's media hosts over https")
+    if came_from == "https" and parts.scheme != "https":
+        raise IntakeError("redirected from https to plain http")
+    addresses = _resolve(host, port)
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if (loopback and not ip.is_loopback) or (not loopback and not ip.is_global):
+            raise IntakeError("the host resolves to a private, loopback or link-local address")
+    if not addresses:
+        raise IntakeError("the host resolves to no address")
+    return _Hop(url, parts.scheme, host, port, tuple(addresses))
+
+
+def _pinned(hop: _Hop, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The request URL naming the checked address, and the Host header and TLS name of the real host."""
+    parts = urlsplit(hop.url)
+    shown = f"[{address}]" if ":" in address else address
+    default = 443 if hop.scheme == "https" else 80
+    host_header = hop.host if hop.port == default else f"{hop.host}:{hop.port}"
+    target = urlunsplit((hop.scheme, f"{shown}:{hop.port}", parts.path or "/", parts.query, ""))
+    extensions: dict[str, Any] = {"sni_hostname": hop.host} if hop.scheme == "https" else {}
+    return target, {"Host": host_header}, extensions
+
+
+def _credentials_for(hop: _Hop, first: _Hop, policy: MediaPolicy) -> bool:
+    """The account's credentials go to api.twilio.com over https only (or, in tests, the loopback origin named)."""
+    if hop.scheme == "https" and hop.host == TWILIO_API_HOST:
+        return True
+    return policy.allow_loopback and (hop.scheme, hop.host, hop.port) == (first.scheme, first.host, first.port)
+
+
+def _timeout(deadline: float) -> httpx.Timeout:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Deadline("the time allowed for the message's media ran out before this one")
+    return httpx.Timeout(min(left, 30.0), connect=min(left, 10.0))
+
+
+def fetch_media(
+    case: Case,
+    media: Media,
+    *,
+    limit: int,
+    auth: tuple[str, str] | None = None,
+    policy: MediaPolicy | None = None,
+    deadline: float | None = None,
+) -> StoredBlob:
     """Stream one attachment into the blob store; :class:`IntakeError` saying why if it cannot be had.
 
     Redirects are followed by hand (Twilio answers media URLs with a redirect to
-    its storage), each hop checked by :func:`_allowed`, and the credentials are
-    sent only to the host the signed webhook named, never to where it redirects.
+    its storage), each hop checked by :func:`check_media_url`; the credentials go
+    only to api.twilio.com. ``deadline`` (a :func:`time.monotonic` time) bounds
+    the whole fetch, download included.
     """
-    url = media.url
-    first = _origin(url)
-    with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=False, trust_env=False) as client:
-        for _ in range(REDIRECTS + 1):
-            if not _allowed(url):
-                raise IntakeError("not an https URL (plain http is fetched only on loopback)")
-            use_auth = auth if auth is not None and _origin(url) == first else None
+    policy = policy or MediaPolicy()
+    deadline = time.monotonic() + policy.deadline_s if deadline is None else deadline
+    first = hop = check_media_url(media.url, policy)
+    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+        for redirects in range(REDIRECTS + 1):
+            use_auth = auth if auth is not None and _credentials_for(hop, first, policy) else None
+            response = _connect(client, hop, use_auth, deadline)
             try:
-                with client.stream("GET", url, auth=use_auth) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code != 200:
-                        raise IntakeError(f"the server answered HTTP {response.status_code}")
-                    length = response.headers.get("content-length", "")
-                    if length.isdigit() and int(length) > limit:
-                        raise IntakeError(f"{length} bytes, over the server's limit of {limit}")
-                    return case.blobs.put_file(_Capped(response.iter_bytes(), limit))  # type: ignore[arg-type]
-            except httpx.HTTPError as exc:
-                raise IntakeError(f"fetch failed ({type(exc).__name__})") from None
+                if response.is_redirect and "location" in response.headers:
+                    if redirects == REDIRECTS:
+                        break
+                    hop = check_media_url(
+                        urljoin(hop.url, response.headers["location"]), policy, first=False, came_from=hop.scheme
+                    )
+                    continue
+                if response.status_code != 200:
+                    raise IntakeError(f"the server answered HTTP {response.status_code}")
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and int(length) > limit:
+                    raise IntakeError(f"{length} bytes, over the server's limit of {limit}")
+                body = _Capped(response.iter_bytes(), limit, deadline)
+                return case.blobs.put_file(body)  # type: ignore[arg-type]
+            except httpx.TimeoutException:
+                raise _Deadline("the time allowed for the message's media ran out") from None
+            finally:
+                response.close()
     raise IntakeError(f"more than {REDIRECTS} redirects")
+
+
+def _connect(client: httpx.Client, hop: _Hop, auth: tuple[str, str] | None, deadline: float) -> httpx.Response:
+    """The response's head, from the first of the hop's checked addresses that takes the connection."""
+    failure: Exception = IntakeError("no address to connect to")
+    for address in hop.addresses:
+        target, headers, extensions = _pinned(hop, address)
+        request = client.build_request("GET", target, headers=headers, extensions=extensions)
+        request.extensions["timeout"] = _timeout(deadline).as_dict()
+        if auth is not None:
+            pair = f"{auth[0]}:{auth[1]}".encode()
+            request.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError as exc:
+            failure = exc
+        except httpx.TimeoutException:
+            raise _Deadline("the time allowed for the message's media ran out") from None
+    raise failure
 
 
 # -- recording ------------------------------------------------------------------------------------
@@ -472,16 +677,57 @@ def find(case: Case, provider: str, message_id: str) -> Outcome | None:
     return Outcome(row[0], row[1], anchored, duplicate=True, incomplete_digests=incomplete)
 
 
-def _media_note(sms: IncomingSms, failures: list[tuple[int, Media, str]]) -> str:
+def shown_url(url: str) -> str:
+    """A media URL as a note may show it: scheme, host, port and path; never credentials, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a valid URL)"
+    shown = urlunsplit((parts.scheme, (f"[{host}]" if ":" in host else host) + port, parts.path, "", ""))
+    return shown[:300] if shown.isprintable() else "(not a printable URL)"
+
+
+def _message_note(sms: IncomingSms) -> str:
     parts = [f"{PROVIDERS[sms.provider]}, message id {sms.message_id}"]
     if sms.to:
         parts.append(f"to {sms.to}")
     if sms.media:
-        parts.append(f"{len(sms.media)} media attached, {len(sms.media) - len(failures)} fetched")
-    for n, media, why in failures:
-        kind = f" ({media.content_type})" if media.content_type else ""
-        parts.append(f"media {n + 1}{kind} NOT FETCHED: {why}; it was at {media.url}")
+        parts.append(
+            f"{len(sms.media)} media attached, fetched after this text was recorded: each is an item whose note "
+            f"names this message; any not fetched are listed in an item named {REPORT_NAME}"
+        )
     return "; ".join(parts)
+
+
+def _media_name(sms: IncomingSms, n: int) -> str:
+    kind = f" (claimed type {sms.media[n].content_type})" if sms.media[n].content_type else ""
+    return f"MMS media {n + 1} of {len(sms.media)}{kind}"
+
+
+def _of_message(sms: IncomingSms, sha256: str) -> str:
+    return f"of SMS item {sha256} ({PROVIDERS[sms.provider]}, message id {sms.message_id})"
+
+
+def _missing_report(sms: IncomingSms, sha256: str, fetched: dict[int, str], failures: dict[int, str]) -> bytes:
+    lines = [
+        f"MMS media {_of_message(sms, sha256)}: {len(sms.media)} attached, {len(fetched)} fetched, "
+        f"{len(failures)} NOT FETCHED."
+    ]
+    for n, media in enumerate(sms.media):
+        if n in fetched:
+            lines.append(f"{_media_name(sms, n)}: fetched, sha256 {fetched[n]}")
+        else:
+            lines.append(f"{_media_name(sms, n)}: NOT FETCHED: {failures[n]}; it was at {shown_url(media.url)}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _reason(exc: Exception) -> str:
+    """Why a medium was not fetched: our own message, or only the exception's class (its text may hold the URL)."""
+    if isinstance(exc, IntakeError):
+        return str(exc)
+    return f"fetch failed ({type(exc).__name__})"
 
 
 def receive(
@@ -490,43 +736,32 @@ def receive(
     *,
     max_media_bytes: int,
     media_auth: tuple[str, str] | None = None,
+    media_policy: MediaPolicy | None = None,
 ) -> Outcome:
-    """Record a message, its anchors and its media in one transaction; a retried delivery adds nothing."""
+    """Record a message and its anchors, then fetch and record its media; a retried delivery adds nothing.
+
+    The text, its sealed sender, the :class:`SmsMessage` row and the anchors go
+    in first, in one transaction, before any medium is fetched: nothing that
+    happens to a medium can lose the message. The media then get the time the
+    policy allows, together, and are recorded in a second transaction with,
+    if any could not be had, a short text item saying which and why. A retried
+    delivery of a message already held does not fetch again (see the module
+    docstring).
+    """
     known = find(case, sms.provider, sms.message_id)
     if known is not None:
         return known
-    fetched: list[tuple[int, StoredBlob]] = []
-    failures: list[tuple[int, Media, str]] = []
-    for n, media in enumerate(sms.media):
-        try:
-            fetched.append((n, fetch_media(case, media, limit=max_media_bytes, auth=media_auth)))
-        except IntakeError as exc:
-            failures.append((n, media, str(exc)))
     text_blob = case.blobs.put_bytes(sms.text.encode("utf-8"))
     anchored, incomplete = parse_anchors(sms.text)
-    source = PROVIDERS[sms.provider]
-    receipts = [
-        NewReceipt(
-            blob=text_blob,
-            channel=CHANNEL,
-            source=source,
-            note=_media_note(sms, failures),
-            original_name="sms.txt",
-            collected_at_claimed=sms.received_at_claimed,
-            protected={"witness_phone": sms.sender},
-        )
-    ]
-    for n, blob in fetched:
-        claimed = f" (claimed type {sms.media[n].content_type})" if sms.media[n].content_type else ""
-        receipts.append(
-            NewReceipt(
-                blob=blob,
-                channel=CHANNEL,
-                source=source,
-                note=f"MMS media {n + 1} of {len(sms.media)}{claimed} of SMS item {text_blob.sha256}",
-                collected_at_claimed=sms.received_at_claimed,
-            )
-        )
+    message_receipt = NewReceipt(
+        blob=text_blob,
+        channel=CHANNEL,
+        source=PROVIDERS[sms.provider],
+        note=_message_note(sms),
+        original_name="sms.txt",
+        collected_at_claimed=sms.received_at_claimed,
+        protected={"witness_phone": sms.sender},
+    )
 
     def rows(conn: Connection, recorded: list[Recorded]) -> None:
         taken = conn.execute(
@@ -561,18 +796,71 @@ def receive(
             )
 
     try:
-        recorded = case.record(receipts, actor=f"sms-{sms.provider}", extra=rows)
+        [message] = case.record([message_receipt], actor=f"sms-{sms.provider}", extra=rows)
     except _AlreadyRecorded:
         again = find(case, sms.provider, sms.message_id)
         assert again is not None
         return again
-    return Outcome(
-        recorded[0].sha256,
-        recorded[0].log_index,
-        tuple(anchored),
-        recorded=tuple(recorded),
+    outcome = Outcome(
+        message.sha256, message.log_index, tuple(anchored), recorded=(message,), incomplete_digests=incomplete
+    )
+    if not sms.media:
+        return outcome
+    return _receive_media(case, sms, outcome, max_media_bytes, media_auth, media_policy or MediaPolicy())
+
+
+def _receive_media(
+    case: Case,
+    sms: IncomingSms,
+    outcome: Outcome,
+    limit: int,
+    auth: tuple[str, str] | None,
+    policy: MediaPolicy,
+) -> Outcome:
+    """Fetch a recorded message's media within the policy's deadline and record them; never raises for a medium."""
+    deadline = time.monotonic() + policy.deadline_s
+    blobs: dict[int, StoredBlob] = {}
+    failures: dict[int, str] = {}
+    for n, media in enumerate(sms.media):
+        try:
+            blobs[n] = fetch_media(case, media, limit=limit, auth=auth, policy=policy, deadline=deadline)
+        except Exception as exc:  # whatever happens to one medium, the others and the report go on
+            failures[n] = _reason(exc)
+    source = PROVIDERS[sms.provider]
+    receipts = [
+        NewReceipt(
+            blob=blob,
+            channel=CHANNEL,
+            source=source,
+            note=f"{_media_name(sms, n)} {_of_message(sms, outcome.sha256)}",
+            collected_at_claimed=sms.received_at_claimed,
+        )
+        for n, blob in blobs.items()
+    ]
+    if failures:
+        fetched = {n: blob.sha256 for n, blob in blobs.items()}
+        report = case.blobs.put_bytes(_missing_report(sms, outcome.sha256, fetched, failures))
+        receipts.append(
+            NewReceipt(
+                blob=report,
+                channel=CHANNEL,
+                source=source,
+                note=f"which MMS media {_of_message(sms, outcome.sha256)} were not fetched, and why",
+                original_name=REPORT_NAME,
+                collected_at_claimed=sms.received_at_claimed,
+            )
+        )
+    try:
+        recorded = case.record(receipts, actor=f"sms-{sms.provider}")
+    except Exception as exc:  # the message is held, and its note says media were attached
+        logger.error("SMS media of a recorded message could not be recorded (%s)", type(exc).__name__)
+        return dataclasses.replace(outcome, media_missing=len(sms.media))
+    media_items = tuple(recorded[: len(blobs)])
+    return dataclasses.replace(
+        outcome,
+        recorded=outcome.recorded + media_items,
         media_missing=len(failures),
-        incomplete_digests=incomplete,
+        missing_report=recorded[len(blobs)] if failures else None,
     )
 
 
@@ -656,11 +944,14 @@ __all__ = [
     "Anchor",
     "IncomingSms",
     "Media",
+    "MediaPolicy",
     "MessageTooLong",
     "Outcome",
+    "RecentUndated",
     "SmsError",
     "anchors",
     "check_anchor_texts",
+    "check_media_url",
     "check_rows",
     "fetch_media",
     "find",
@@ -668,6 +959,8 @@ __all__ = [
     "rapidpro_message",
     "receive",
     "reply_text",
+    "shown_url",
+    "signed_with_shared_key",
     "twilio_message",
     "twilio_signature",
     "twilio_signature_ok",

@@ -48,6 +48,9 @@ class Settings:
     twilio_auth_token: str | None = None  # SMS via Twilio: the account's auth token, which signs its webhooks
     rapidpro_secret: str | None = None  # SMS via a RapidPro External channel: the secret in its receive URL
     public_url: str | None = None  # the base URL as gateways reach it (behind a proxy), for webhook signatures
+    twilio_webhook_key: str | None = None  # Twilio's SharedKey secret, where webhooks are signed with one
+    sms_media_deadline_s: float = 10.0  # total seconds to fetch one message's MMS media
+    sms_media_allow_loopback: bool = False  # tests and development only: MMS media from http://127.0.0.1
 
 
 def create_app(case: Case, settings: Settings | None = None) -> FastAPI:

@@ -10,7 +10,11 @@ inside the route instead, and nothing is stored until it has.
   one Twilio was given: behind a reverse proxy or TLS terminator the app sees
   another scheme or host, so ``public_url`` (the server's base URL as the world
   reaches it) replaces the scheme, host and port the request arrived with. A
-  missing or wrong signature is answered 403 and nothing is stored. The answer
+  missing or wrong signature is answered 403 and nothing is stored. A webhook
+  signed with a SharedKey instead (Twilio then adds
+  ``X-Twilio-Webhooks-Signature-Settings``) is checked against the SharedKey
+  secret the server is given (``twilio_webhook_key``), and refused with a
+  403 that says so, and a warning in the log, when none is set. The answer
   to a good request is TwiML with a one-line confirmation, relayed to the
   witness by SMS.
 - A RapidPro External API gateway posts ``from``, ``text`` and ``date``; it
@@ -55,6 +59,10 @@ MAX_FORM_BYTES = 64 << 10  # a Twilio webhook with ten media URLs is a few KiB; 
 MIN_SECRET_CHARS = 16
 FORM = "application/x-www-form-urlencoded"
 Public = Annotated[Caller, Depends(need(Permission.PUBLIC))]
+SHARED_KEY_REFUSAL = (
+    "this request is signed with a Twilio webhook SharedKey (X-Twilio-Webhooks-Signature-Settings), "
+    "and this server has no SharedKey secret set to check it"
+)
 
 
 class Refused(Exception):
@@ -98,21 +106,44 @@ def signed_url(request: Request, public_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, base.path + here.path, here.query, ""))
 
 
+def media_policy(request: Request) -> sms.MediaPolicy:
+    """How MMS media are fetched on this server: the deadline, and loopback for tests and development only."""
+    deadline = _setting(request, "sms_media_deadline_s")
+    return sms.MediaPolicy(
+        deadline_s=sms.MEDIA_DEADLINE_S if deadline is None else float(deadline),
+        allow_loopback=bool(_setting(request, "sms_media_allow_loopback")),
+    )
+
+
 async def _receive(
     request: Request, tasks: BackgroundTasks, message: sms.IncomingSms, token: str | None
 ) -> sms.Outcome:
+    """Record the message (and fetch its media), then hand what was recorded on; the answer depends on the first only.
+
+    Once the message is stored its receipt is owed to the gateway: a failure in
+    the steps after intake (search text, the media scan) is logged, by its kind
+    only, and the webhook is still answered 200, since a 5xx would tell the
+    witness that nothing arrived.
+    """
     case: Case = request.app.state.case
     limit = int(_setting(request, "max_upload_bytes") or 0)
     auth = (message.account, token) if message.account and token else None
+    policy = media_policy(request)
 
     def work() -> sms.Outcome:
-        outcome = sms.receive(case, message, max_media_bytes=limit, media_auth=auth)
+        outcome = sms.receive(case, message, max_media_bytes=limit, media_auth=auth, media_policy=policy)
         if outcome.recorded:
-            pipeline.index_items(case, digests=[r.sha256 for r in outcome.recorded])
+            try:
+                pipeline.index_items(case, digests=[r.sha256 for r in outcome.recorded])
+            except Exception as exc:  # the message is held; its search text can be built later
+                logger.error("SMS recorded, but indexing it failed (%s)", type(exc).__name__)
         return outcome
 
     outcome = await run_in_threadpool(work)  # media fetches and the custody lock: not on the event loop
-    mediascan.schedule(tasks, case, outcome.recorded)
+    try:
+        mediascan.schedule(tasks, case, outcome.recorded)
+    except Exception as exc:  # the message is held; a scan can be run later
+        logger.error("SMS recorded, but scheduling its scan failed (%s)", type(exc).__name__)
     return outcome
 
 
@@ -127,14 +158,24 @@ async def twilio_webhook(request: Request, tasks: BackgroundTasks, who: Public) 
     token = _setting(request, "twilio_auth_token")
     if not token:
         return PlainTextResponse("SMS via Twilio is not set up on this server", 404)
+    signature_settings = request.headers.get("x-twilio-webhooks-signature-settings")
+    signing_secret = token
     try:
+        if sms.signed_with_shared_key(signature_settings):
+            signing_secret = _setting(request, "twilio_webhook_key")
+            if not signing_secret:  # said loudly, or every message would be refused without a word
+                logger.warning(
+                    "Twilio webhook refused: signed with a webhook SharedKey, and no SharedKey secret is set "
+                    "(set twilio_webhook_key, or stop signing this webhook with a SharedKey)"
+                )
+                raise Refused(403, SHARED_KEY_REFUSAL)
         params = await _form(request)
         ok = sms.twilio_signature_ok(
-            token,
+            signing_secret,
             signed_url(request, _setting(request, "public_url")),
             params,
             request.headers.get("x-twilio-signature"),
-            request.headers.get("x-twilio-webhooks-signature-settings"),
+            signature_settings,
         )
         if not ok:  # logged so an operator sees a wrong token or public_url; nothing of the request is
             logger.warning("Twilio webhook refused: signature missing or wrong (check the auth token and public_url)")

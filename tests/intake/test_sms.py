@@ -7,6 +7,7 @@ a loopback server) is in tests/web/test_sms_http.py.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -136,10 +137,32 @@ def test_rapidpro_fields() -> None:
     assert other_key.message_id != a.message_id  # keyed: the id alone tells nothing about the sender
     given = sms.rapidpro_message([("from", PHONE), ("text", "hello"), ("id", "42")], "s" * 20)
     assert given.message_id == "id:42"
+    # the sender is not in the derived id: with the secret and the stored rows, no number can be tried against it
+    fields = [("from", "+1 555 0100"), ("text", "hello"), ("date", "2011-12-16T10:05:00Z")]
+    another_sender = sms.rapidpro_message(fields, "s" * 20)
+    assert another_sender.message_id == a.message_id
+    want = hmac.new(b"s" * 20, b"2011-12-16T10:05:00Z\x00hello\x00", hashlib.sha256).hexdigest()
+    assert a.message_id == "derived:" + want
     with pytest.raises(sms.SmsError, match="RFC 3339"):
         sms.rapidpro_message([("from", PHONE), ("text", "x"), ("date", "yesterday")], "s" * 20)
     with pytest.raises(sms.SmsError, match="from"):
         sms.rapidpro_message([("text", "x")], "s" * 20)
+
+
+def test_rapidpro_undated_retry_is_known_in_memory_only() -> None:
+    """Neither id nor date: a random id, the same again for the same sender and text within the window only."""
+    now = [0.0]
+    recent = sms.RecentUndated(window_s=600, clock=lambda: now[0])
+
+    def deliver(sender: str = PHONE, text: str = "hello") -> str:
+        return sms.rapidpro_message([("from", sender), ("text", text)], "s" * 20, recent).message_id
+
+    first = deliver()
+    assert first.startswith("undated:") and deliver() == first
+    assert deliver(sender="+1 555 0100") != first and deliver(text="hello!") != first
+    assert sms.RecentUndated().message_id(PHONE, "hello") != first  # another process: nothing to match it with
+    now[0] = 601.0
+    assert deliver() != first  # after the window it is a second arrival
 
 
 def test_parse_anchors() -> None:
@@ -262,15 +285,146 @@ def test_incomplete_digest_is_a_message_not_an_anchor(checked: Case) -> None:
     assert sms.reply_text(again) == sms.reply_text(out)
 
 
-def test_unfetchable_media_is_noted_not_lost(checked: Case) -> None:
-    media = (sms.Media("ftp://example.org/photo.jpg", "image/jpeg"), sms.Media("http://example.org/a.jpg"))
+def receipts_of(case: Case) -> list[tuple[str, str]]:
+    """(digest, note) of every receipt, in custody order."""
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(Item.sha256, Receipt.note).join(Item, Item.id == Receipt.item_id).order_by(Receipt.log_index)
+        ).all()
+    return [(sha, note or "") for sha, note in rows]
+
+
+def report_text(case: Case, out: sms.Outcome) -> str:
+    assert out.missing_report is not None
+    with case.blobs.open(out.missing_report.sha256) as fh:
+        return fh.read().decode("utf-8")
+
+
+def test_unfetchable_media_are_reported_not_lost(checked: Case) -> None:
+    """URLs that are refused, or that no HTTP library could even parse, cost the media but never the message."""
+    urls = [
+        "ftp://example.org/photo.jpg",
+        "http://example.org/a.jpg",
+        "https://[::1",  # ValueError from urlsplit
+        "https://" + "a" * 64 + ".twilio.com/x",  # a label too long for IDNA
+        "https://xn--ls8h.la/",  # an IDNA name the idna codec refuses
+        "https://AC1:hunter2-auth-token@api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1",
+        "https://api.twilio.com.example.org/x",
+        "http://127.0.0.1:9/loopback-without-the-setting",
+    ]
+    media = tuple(sms.Media(u, "image/jpeg" if n == 0 else None) for n, u in enumerate(urls))
     out = sms.receive(checked, message("photos attached", media=media), max_media_bytes=1 << 20)
-    assert len(out.recorded) == 1 and out.media_missing == 2
-    with Session(checked.engine) as s:
-        note = s.scalars(select(Receipt.note).where(Receipt.log_index == out.log_index)).one()
-    assert note is not None
-    assert "media 1 (image/jpeg) NOT FETCHED" in note and "ftp://example.org/photo.jpg" in note
-    assert "media 2 NOT FETCHED" in note and "2 media attached, 0 fetched" in note
+    assert len(out.recorded) == 1 and out.media_missing == len(urls)
+    [(text_sha, note), (report_sha, report_note)] = receipts_of(checked)
+    assert text_sha == out.sha256 and f"{len(urls)} media attached" in note
+    assert report_sha == out.missing_report.sha256  # type: ignore[union-attr]
+    assert out.sha256 in report_note and "SM0001" in report_note
+    report = report_text(checked, out)
+    assert f"{len(urls)} attached, 0 fetched, {len(urls)} NOT FETCHED" in report
+    assert "MMS media 1 of 8 (claimed type image/jpeg): NOT FETCHED: not one of Twilio's media hosts" in report
+    assert "MMS media 3 of 8: NOT FETCHED: not a valid URL" in report
+    assert "MMS media 6 of 8: NOT FETCHED: the URL holds credentials" in report
+    assert "hunter2" not in report and "hunter2" not in note + report_note
+    assert sms.find(checked, sms.TWILIO, "SM0001") is not None
+
+
+def test_message_is_held_before_any_medium_is_fetched(checked: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any exception from a medium (here one whose text holds a URL with a token) is noted by its class only."""
+    seen: list[tuple[int, int, int]] = []
+
+    def fetch(case: Case, media: sms.Media, **kw: object) -> object:
+        seen.append(counts(case))
+        if media.url.endswith("2"):
+            raise OSError(28, "No space left on device")
+        raise RuntimeError("failed at https://AC1:hunter2@api.twilio.com/m/1")
+
+    monkeypatch.setattr(sms, "fetch_media", fetch)
+    media = (sms.Media("https://api.twilio.com/m/1"), sms.Media("https://api.twilio.com/m/2"))
+    out = sms.receive(checked, message(f"H {DIGEST}", media=media), max_media_bytes=1 << 20)
+    assert seen == [(1, 1, 1), (1, 1, 1)]  # the text, its receipt and its SmsMessage row were in before each fetch
+    assert out.anchored == (DIGEST,) and out.media_missing == 2
+    report = report_text(checked, out)
+    assert "NOT FETCHED: fetch failed (RuntimeError)" in report and "fetch failed (OSError)" in report
+    assert "hunter2" not in report
+    assert sms.reply_text(out) == f"Received. Ref {out.ref}. Digest anchored: {DIGEST[:12]}."
+
+
+def test_media_that_cannot_be_recorded_leave_the_message(checked: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second transaction failing (a full disk, say) is logged; the message and its reply stand."""
+    monkeypatch.setattr(sms, "fetch_media", lambda case, media, **kw: case.blobs.put_bytes(b"photo"))
+    real_record = Case.record
+    calls = []
+
+    def record(self: Case, receipts: list[object], **kw: object) -> object:
+        calls.append(len(receipts))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_record(self, receipts, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Case, "record", record)
+    out = sms.receive(checked, message("photo", media=(sms.Media("https://api.twilio.com/m/1"),)), max_media_bytes=99)
+    assert calls == [1, 1] and out.media_missing == 1 and len(out.recorded) == 1
+    assert counts(checked) == (1, 1, 1)
+
+
+def test_the_deadline_covers_all_media(checked: Case) -> None:
+    policy = sms.MediaPolicy(deadline_s=0, allow_loopback=True)
+    media = (sms.Media("http://127.0.0.1:9/a"), sms.Media("http://127.0.0.1:9/b"))
+    out = sms.receive(checked, message("late", media=media), max_media_bytes=1 << 20, media_policy=policy)
+    assert out.media_missing == 2
+    assert report_text(checked, out).count("ran out before this one") == 2
+
+
+# -- where media may be fetched from ----------------------------------------------------------------
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """A DNS that answers what the test says (and nothing from the network)."""
+    answers: dict[str, list[str]] = {}
+    monkeypatch.setattr(sms, "_resolve", lambda host, port: answers.get(host, []))
+    return answers
+
+
+def test_media_hosts_are_twilios_only(dns: dict[str, list[str]]) -> None:
+    strict, loose = sms.MediaPolicy(), sms.MediaPolicy(allow_loopback=True)
+    public = "54.172.60.1"
+    dns.update({"api.twilio.com": [public], "mms.twiliocdn.com": [public], "evil.example.org": [public]})
+    dns.update({"127.0.0.1": ["127.0.0.1"]})
+    ok = sms.check_media_url("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", strict)
+    assert ok.addresses == (public,)
+    sms.check_media_url("https://mms.twiliocdn.com/AC1/x", strict, first=False, came_from="https")
+    refusals = [
+        ("https://mms.twiliocdn.com/AC1/x", strict, True, None, "Twilio's media hosts"),  # storage: by redirect only
+        ("https://evil.example.org/x", strict, False, "https", "Twilio's media hosts"),
+        ("http://api.twilio.com/x", strict, True, None, "Twilio's media hosts"),
+        ("http://127.0.0.1/x", strict, True, None, "Twilio's media hosts"),
+        ("http://127.0.0.1/x", loose, False, "https", "from https to plain http"),
+        ("http://api.twilio.com/x", loose, False, "https", "from https to plain http"),
+        ("https://u:p@api.twilio.com/x", strict, True, None, "credentials"),
+    ]
+    for url, policy, first, came_from, why in refusals:
+        with pytest.raises(sms.IntakeError, match=why):
+            sms.check_media_url(url, policy, first=first, came_from=came_from)
+    assert sms.check_media_url("http://127.0.0.1/x", loose).addresses == ("127.0.0.1",)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "127.0.0.1", "169.254.169.254", "::1", "fd00::1", "100.64.0.1"])
+def test_a_twilio_name_resolving_inside_is_refused(dns: dict[str, list[str]], address: str) -> None:
+    dns["api.twilio.com"] = ["54.172.60.1", address]
+    with pytest.raises(sms.IntakeError, match="private, loopback or link-local"):
+        sms.check_media_url("https://api.twilio.com/x", sms.MediaPolicy(allow_loopback=True))
+
+
+def test_credentials_go_to_api_twilio_only(dns: dict[str, list[str]]) -> None:
+    dns.update({"api.twilio.com": ["54.172.60.1"], "mms.twiliocdn.com": ["54.172.60.2"]})
+    api = sms.check_media_url("https://api.twilio.com/x", sms.MediaPolicy())
+    cdn = sms.check_media_url("https://mms.twiliocdn.com/x", sms.MediaPolicy(), first=False, came_from="https")
+    assert sms._credentials_for(api, api, sms.MediaPolicy())
+    assert not sms._credentials_for(cdn, api, sms.MediaPolicy())
+    target, headers, extensions = sms._pinned(api, "54.172.60.1")
+    assert target == "https://54.172.60.1:443/x" and headers == {"Host": "api.twilio.com"}
+    assert extensions == {"sni_hostname": "api.twilio.com"}  # the certificate is checked for the real name
 
 
 def test_check_rows_sees_tampering(checked: Case) -> None:

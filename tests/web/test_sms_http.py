@@ -44,6 +44,7 @@ class Media(http.server.BaseHTTPRequestHandler):
     """Serves /photo.jpg behind Basic auth, /moved redirecting to it, /elsewhere redirecting to another origin."""
 
     other_origin = ""
+    slow = threading.Event()  # never set: a pause the server can take
     seen_auth: list[tuple[str, str | None]] = []  # noqa: RUF012  (what each request carried, for the assertions)
 
     def do_GET(self) -> None:
@@ -58,6 +59,17 @@ class Media(http.server.BaseHTTPRequestHandler):
             self._send(CLIP)
         elif self.path == "/big":
             self._send(bytes(300_000))
+        elif self.path == "/slow":  # a body that trickles in, past any deadline a test sets
+            self.send_response(200)
+            self.send_header("Content-Length", "4000")
+            self.end_headers()
+            try:
+                for _ in range(40):
+                    self.wfile.write(bytes(100))
+                    self.wfile.flush()
+                    Media.slow.wait(0.1)
+            except OSError:
+                pass  # the client gave up, as it should
         elif self.path == "/photo.jpg" and auth == want:
             self._send(PHOTO)
         elif self.path == "/photo.jpg":
@@ -121,6 +133,7 @@ def app(case: Case, scheduled: list[str]) -> Iterator[FastAPI]:
         web.include_router(sms_web.router)
     web.state.settings.twilio_auth_token = TOKEN
     web.state.settings.rapidpro_secret = SECRET
+    web.state.settings.sms_media_allow_loopback = True  # the media server here is on loopback, over plain http
     yield web
     report = audit.verify_case(case)
     with dbengine.snapshot(case.engine) as conn:
@@ -230,14 +243,20 @@ def test_mms_media_fetched_from_loopback(client: TestClient, case: Case, media_s
     r = post_twilio(client, params)
     assert r.status_code == 200, r.text
     text_sha = hashlib.sha256(b"photos").hexdigest()
+    assert f"Ref {text_sha[:12]}." in r.text
     with Session(case.engine) as s:
         receipts = s.scalars(select(Receipt).order_by(Receipt.log_index)).all()
         digests = [s.get(Item, rc.item_id).sha256 for rc in receipts]  # type: ignore[union-attr]
-    assert digests == [text_sha, hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(CLIP).hexdigest()]
-    assert len({rc.log_index for rc in receipts}) == 3 and all(rc.channel == "sms" for rc in receipts)
-    note = receipts[0].note or ""
-    assert "3 media attached, 2 fetched" in note and "media 3 NOT FETCHED: the server answered HTTP 404" in note
-    assert f"{text_sha}" in (receipts[1].note or "")
+    assert digests[:3] == [text_sha, hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(CLIP).hexdigest()]
+    assert len({rc.log_index for rc in receipts}) == 4 and all(rc.channel == "sms" for rc in receipts)
+    assert "3 media attached" in (receipts[0].note or "")
+    for media_receipt in receipts[1:]:
+        assert text_sha in (media_receipt.note or "") and "SM0001" in (media_receipt.note or "")
+    assert receipts[3].original_name == sms.REPORT_NAME
+    with case.blobs.open(digests[3]) as fh:
+        report = fh.read().decode()
+    assert "3 attached, 2 fetched, 1 NOT FETCHED" in report
+    assert "MMS media 3 of 3: NOT FETCHED: the server answered HTTP 404" in report
     by_path = dict(Media.seen_auth)
     assert by_path["/moved"] is not None and by_path["/photo.jpg"] is not None  # the origin the webhook named
     assert by_path["/open/clip.wav"] is None  # never sent to another origin after a redirect
@@ -246,10 +265,97 @@ def test_mms_media_fetched_from_loopback(client: TestClient, case: Case, media_s
 def test_media_over_the_limit_is_not_stored(client: TestClient, case: Case, media_server: str) -> None:
     r = post_twilio(client, form("big", NumMedia="1", MediaUrl0=f"{media_server}/big"))
     assert r.status_code == 200
-    assert counts(case) == (1, 1, 1)
+    assert counts(case) == (2, 2, 1)  # the message, and the report saying its medium is missing
+    assert "over the server's limit" in missing_report(case)
+
+
+def missing_report(case: Case) -> str:
     with Session(case.engine) as s:
-        note = s.scalars(select(Receipt.note)).one() or ""
-    assert "over the server's limit" in note
+        sha = s.scalars(select(Item.sha256).join(Receipt).where(Receipt.original_name == sms.REPORT_NAME)).one()
+    with case.blobs.open(sha) as fh:
+        return fh.read().decode()
+
+
+def test_loopback_media_need_the_development_setting(
+    app: FastAPI, client: TestClient, case: Case, media_server: str
+) -> None:
+    app.state.settings.sms_media_allow_loopback = False
+    Media.seen_auth.clear()
+    r = post_twilio(client, form("photo", NumMedia="1", MediaUrl0=f"{media_server}/moved"))
+    assert r.status_code == 200 and "Received. Ref" in r.text
+    assert Media.seen_auth == []  # nothing was asked of the internal host, let alone with the token
+    assert "NOT FETCHED: not one of Twilio's media hosts over https" in missing_report(case)
+
+
+def test_media_urls_no_library_can_parse_cost_nothing_but_the_media(client: TestClient, case: Case) -> None:
+    params = form(
+        "three links",
+        NumMedia="3",
+        MediaUrl0="https://[::1",
+        MediaUrl1="https://" + "a" * 64 + ".twiliocdn.com/x",
+        MediaUrl2="https://xn--ls8h.la/",
+    )
+    r = post_twilio(client, params)
+    assert r.status_code == 200, r.text
+    assert f"Ref {hashlib.sha256(b'three links').hexdigest()[:12]}." in r.text
+    assert counts(case) == (2, 2, 1)
+    assert "3 attached, 0 fetched, 3 NOT FETCHED" in missing_report(case)
+
+
+def test_a_medium_that_will_not_finish_meets_the_deadline(
+    app: FastAPI, client: TestClient, case: Case, media_server: str
+) -> None:
+    app.state.settings.sms_media_deadline_s = 0.3
+    r = post_twilio(client, form("slow", NumMedia="1", MediaUrl0=f"{media_server}/slow"))
+    assert r.status_code == 200 and "Received. Ref" in r.text
+    assert "NOT FETCHED: the time allowed for the message's media ran out" in missing_report(case)
+
+
+def test_a_full_disk_while_fetching_costs_only_the_medium(
+    client: TestClient, case: Case, media_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_put_file = case.blobs.put_file
+
+    def full(stream: Any, **kw: Any) -> Any:  # the disk fills while a medium streams in, not before
+        if isinstance(stream, sms._Capped):
+            raise OSError(28, "No space left on device")
+        return real_put_file(stream, **kw)
+
+    monkeypatch.setattr(case.blobs, "put_file", full)
+    r = post_twilio(client, form("photo", NumMedia="1", MediaUrl0=f"{media_server}/moved"))
+    assert r.status_code == 200 and "Received. Ref" in r.text
+    assert "NOT FETCHED: fetch failed (OSError)" in missing_report(case)
+
+
+def test_shared_key_signatures(app: FastAPI, client: TestClient, case: Case, caplog: pytest.LogCaptureFixture) -> None:
+    """Signed with a webhook SharedKey: refused loudly without its secret, checked against it when set."""
+    key, params = "shared-key-secret-0123456789", form("keyed")
+    sig = RequestValidator(key).compute_signature(URL, params, algorithm="HMAC_SHA256")
+    headers = {"X-Twilio-Signature": sig, "X-Twilio-Webhooks-Signature-Settings": "key=KS1,algorithm=HMAC_SHA256"}
+    with caplog.at_level("WARNING"):
+        r = client.post("/sms/twilio", data=params, headers=headers)
+    assert r.status_code == 403 and "SharedKey" in r.text
+    assert "SharedKey" in caplog.text and PHONE not in caplog.text and "keyed" not in caplog.text
+    assert counts(case) == (0, 0, 0)
+    app.state.settings.twilio_webhook_key = key
+    assert client.post("/sms/twilio", data=params, headers=headers).status_code == 200
+    assert post_twilio(client, form("token-signed", sid="SM2")).status_code == 200  # the auth token still works
+    assert counts(case) == (2, 2, 2)
+
+
+def test_a_failure_after_intake_still_gets_the_receipt(
+    client: TestClient, case: Case, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kw: object) -> None:
+        raise RuntimeError(f"index failed on {PHONE}: Shots near the akimat")
+
+    monkeypatch.setattr(sms_web.pipeline, "index_items", broken)
+    monkeypatch.setattr(sms_web.mediascan, "schedule", broken)
+    with caplog.at_level("ERROR"):
+        r = post_twilio(client, form())
+    assert r.status_code == 200 and "Received. Ref" in r.text
+    assert counts(case) == (1, 1, 1)
+    assert "RuntimeError" in caplog.text and PHONE not in caplog.text and "akimat" not in caplog.text
 
 
 @pytest.mark.parametrize(
