@@ -538,7 +538,9 @@ class OdkForm(Base):
     item_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     encrypted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     public_key: Mapped[str | None] = mapped_column(Text)  # base64 RSA public key the form carries
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open, closed
+    # open; closing (not listed, still takes what devices queued); closed (refuses submissions)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    campaign: Mapped[str | None] = mapped_column(String(255))  # None: open to app users of any campaign
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
 
@@ -575,7 +577,8 @@ class OdkSubmission(Base):
     form_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     form_version: Mapped[str | None] = mapped_column(String(255))
     xml_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    deprecated_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # unique: a submission is replaced by at most one edit (an edit of an edit names the edit)
+    deprecated_id: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
     encrypted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     complete: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     submitter: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -641,6 +644,10 @@ class Origin(Base):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     checkpoint: Mapped[str | None] = mapped_column(Text)  # the latest signed note held
     forked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # RFC 9162 compact range of the held entries: the roots of the perfect subtrees covering [0, size), largest
+    # first, 32 bytes each (one per set bit of size). A new suffix is checked and appended from it alone,
+    # without reading the held entries again; verify rebuilds it from the entries and compares.
+    frontier: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, default=b"")
     first_seen_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
     updated_at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
 
@@ -656,6 +663,9 @@ class OriginEntry(Base):
     # For a receipt: the details its entry commits to (salt, source, note, sealed fields' ciphertexts),
     # as canonical JSON, so the receiving archive can check the commitment and keep the sealed fields.
     details: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # For a receipt: the digest of the item it names (what its entry says), so that "does the archive that
+    # holds this origin up to N hold this item?" is one indexed query, not a read of the log.
+    item_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class OriginFork(Base):

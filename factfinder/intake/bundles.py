@@ -48,9 +48,12 @@ Members, all regular files, exactly in this order:
     changed is refused too.
 
 Which blobs are sent: the receiver says (``have``) how far it holds each
-origin; it then holds every item named by a receipt entry below that point,
-which the sender finds in its own copy of those logs; every other item named by
-a receipt in a sent suffix is sent once, whichever origins name it.
+origin; it then holds every item named by a receipt entry below that point.
+Every item named by a receipt in a sent suffix is sent once, whichever origins
+name it, unless the sender's copy of some origin names it below what the
+receiver holds of that origin (:func:`factfinder.intake.origins.held_by`: an
+indexed look-up of just those digests, so the cost follows the suffixes, not
+the length of the logs).
 
 Import treats the file as hostile: member names, order, types and sizes are
 checked against the manifest, sizes are enforced while streaming (never trusted
@@ -243,12 +246,7 @@ def _gather(
     parts: list[tuple[Path, Path]] = []
     with dbengine.snapshot(case.engine) as conn:  # one consistent state of every origin
         holding = origins.held_in(case, conn)
-        receiver_holds: set[str] = set()
-        for name, o in holding.items():
-            known = min(max(int(have.get(name, 0)), 0), o.size)
-            if known:
-                receiver_holds.update(sha for sha, _ in origins.items_named(case, conn, name, 0, known))
-        sending: dict[str, int] = {}
+        named: dict[str, int] = {}  # every item named in a suffix sent, in order: digest -> size
         for k, (name, o) in enumerate(holding.items()):
             if o.checkpoint is None:
                 continue
@@ -260,8 +258,7 @@ def _gather(
                     d = details or b""
                     df.write(len(d).to_bytes(4, "big") + d)
             for sha, size in origins.items_named(case, conn, name, start, o.size):
-                if sha not in receiver_holds:
-                    sending.setdefault(sha, size)
+                named.setdefault(sha, size)
             from_root, proof = origins.prefix_proof(case, conn, name, start, o.size)
             if start == o.size:
                 from_root = Checkpoint.from_text(o.checkpoint.split("\n\n")[0] + "\n").root_hash
@@ -279,6 +276,8 @@ def _gather(
                 }
             )
             parts.append((entries_path, details_path))
+        receiver_holds = origins.held_by(case, conn, have, named)
+    sending = {sha: size for sha, size in named.items() if sha not in receiver_holds}
     for sha in sending:
         if not case.blobs.exists(sha):
             raise BundleError(f"item {sha} is not in this archive's blob store: run verify")

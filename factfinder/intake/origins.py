@@ -30,7 +30,18 @@ Accepting a suffix ``[from_size, to_size)`` of origin O (:func:`examine`):
 
 The sender computes the proof from its own copy of the entries, so it needs no
 checkpoint at exactly ``from_size`` (it may never have seen one there); the
-receiver checks that proof against the root it recomputes from its held entries.
+receiver checks that proof against the root it recomputes from what it holds.
+
+What it costs follows the suffix, not the log: each mirror keeps its RFC 9162
+compact range (``Origin.frontier``: the roots of the perfect subtrees covering
+what is held, at most log2(size) hashes), updated in the transaction that
+mirrors new entries, so the root after a suffix is the compact range plus the
+new leaves; roots and proofs at a smaller size read only the entries that the
+compact range does not cover there. ``verify`` still rebuilds every mirror's
+whole tree from its entries and checks the compact range against it. Likewise
+each mirrored receipt keeps the digest it names (``OriginEntry.item_sha256``),
+so "does an archive that holds these origins up to these sizes hold this
+item?" (:func:`held_by`) is an indexed look-up of the digests in question.
 
 A checkpoint signed by O's key that cannot extend what is held (a different root
 at the same size, or a prefix that differs) is a **fork**: the signed evidence
@@ -53,11 +64,11 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from factfinder.db import engine as dbengine
@@ -380,8 +391,142 @@ def _own_records(case: Case, conn: Connection, start: int, end: int) -> Iterator
 
 
 def leaf_tree(case: Case, conn: Connection, name: str, size: int) -> merkle.MemoryTree:
-    """The Merkle tree of the first ``size`` entries of a mirrored origin, rebuilt from the held entries."""
+    """The Merkle tree of the first ``size`` entries of a mirrored origin, rebuilt from the held entries.
+
+    Reads every entry: for the audit and for tests. Checking and sending a
+    suffix use the stored compact range instead (:func:`root_at`, :func:`prefix_proof`).
+    """
     return merkle.MemoryTree([merkle.leaf_hash(entry) for _, entry, _ in records(case, conn, name, 0, size)])
+
+
+# -- compact ranges (RFC 9162 trees, appended to without their leaves) ---------------------------
+#
+# The compact range of a tree of ``size`` leaves is the list of the roots of the perfect subtrees that cover
+# [0, size), largest first: one per set bit of ``size``. RFC 9162's MTH splits a tree at the largest power of
+# two below its size, so the root is these subtree roots folded from the right; and appending a leaf merges
+# the trailing subtrees of equal size, as binary addition carries. A mirror keeps its origin's compact range
+# (``Origin.frontier``), so taking a suffix costs the suffix, not the whole log.
+
+
+def frontier_nodes(size: int) -> list[tuple[int, int]]:
+    """``(level, index)`` of the perfect subtrees that cover ``[0, size)``, largest first."""
+    out: list[tuple[int, int]] = []
+    offset = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            out.append((level, offset >> level))
+            offset += 1 << level
+    return out
+
+
+def frontier_extend(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -> int:
+    """Append leaf hashes to the compact range ``frontier`` of ``size`` leaves, in place; return the new size."""
+    for leaf in leaves:
+        carry, n = leaf, size
+        while n & 1:
+            carry = merkle.node_hash(frontier.pop(), carry)
+            n >>= 1
+        frontier.append(carry)
+        size += 1
+    return size
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """The RFC 9162 root of the tree whose compact range this is."""
+    if not frontier:
+        return merkle.EMPTY_ROOT
+    root = frontier[-1]
+    for h in reversed(frontier[:-1]):
+        root = merkle.node_hash(h, root)
+    return root
+
+
+def pack_frontier(frontier: Sequence[bytes]) -> bytes:
+    return b"".join(frontier)
+
+
+def unpack_frontier(data: bytes | None, size: int, name: str) -> list[bytes]:
+    """The stored compact range of a mirror of ``size`` entries; :class:`OriginsError` if it cannot be one."""
+    raw = bytes(data or b"")
+    if len(raw) != merkle.HASH_SIZE * size.bit_count():
+        raise OriginsError(f"the held copy of origin {name} has a damaged compact range: run verify")
+    return [raw[i : i + merkle.HASH_SIZE] for i in range(0, len(raw), merkle.HASH_SIZE)]
+
+
+def _containing(size: int, at: int) -> tuple[int, int]:
+    """The perfect subtree of ``size``'s compact range holding leaf ``at`` (< size): its position and start."""
+    offset = 0
+    for k, (level, _) in enumerate(frontier_nodes(size)):
+        if at < offset + (1 << level):
+            return k, offset
+        offset += 1 << level
+    raise ValueError(f"leaf {at} is outside a tree of size {size}")
+
+
+class _Mirror:
+    """One mirrored origin as held: its size, its compact range, and its entries read only where needed.
+
+    The compact range of a smaller size ``s`` shares every subtree of the held
+    one that ends at or before the subtree holding leaf ``s``; the rest is
+    rehashed from the entries between that subtree's start and ``s``. So the
+    roots and proofs at sizes below the held one read only entries near ``s``.
+    """
+
+    def __init__(self, case: Case, conn: Connection, name: str, size: int, frontier: list[bytes]) -> None:
+        self.case, self.conn, self.name, self.size, self.frontier = case, conn, name, size, frontier
+
+    @classmethod
+    def load(cls, case: Case, conn: Connection, name: str) -> _Mirror:
+        row = conn.execute(select(Origin.size, Origin.frontier).where(Origin.name == name)).first()
+        if row is None:
+            return cls(case, conn, name, 0, [])
+        size = int(row[0])
+        return cls(case, conn, name, size, unpack_frontier(row[1], size, name))
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        return [merkle.leaf_hash(e) for _, e, _ in records(self.case, self.conn, self.name, start, end)]
+
+    def frontier_at(self, size: int) -> list[bytes]:
+        """The compact range of the first ``size`` held entries (``size <= self.size``)."""
+        if not 0 <= size <= self.size:
+            raise OriginsError(f"origin {self.name}: no tree of size {size} is held (held: {self.size})")
+        if size == self.size:
+            return list(self.frontier)
+        k, start = _containing(self.size, size)
+        out = list(self.frontier[:k])
+        frontier_extend(out, 0, self.leaf_hashes(start, size))  # start is aligned beyond size - start
+        return out
+
+    def root_at(self, size: int) -> bytes:
+        return frontier_root(self.frontier_at(size))
+
+    def node_source(self, lo: int) -> merkle.NodeSource:
+        """Nodes for proofs from ``lo`` to the held size: held subtrees, and entries from the one holding ``lo``."""
+        shared = dict(zip(frontier_nodes(self.size), self.frontier, strict=True))
+        start = _containing(self.size, lo)[1] if lo < self.size else self.size
+        local = merkle.MemoryTree(self.leaf_hashes(start, self.size))
+
+        def node(level: int, index: int) -> bytes:
+            got = shared.get((level, index))
+            if got is not None:
+                return got
+            first = index << level
+            if first < start or start % (1 << level):
+                raise OriginsError(f"origin {self.name}: node {level}/{index} is not derivable from the held range")
+            return local.node(level, (first - start) >> level)
+
+        return node
+
+
+def root_at(case: Case, conn: Connection, name: str, size: int) -> bytes:
+    """The root of the first ``size`` entries of origin ``name`` as held here (its own log or a mirror).
+
+    For a mirror this reads no entries at the held size, and below it only
+    those between ``size`` and the start of the held subtree that holds it.
+    """
+    if name == case.log.origin:
+        return case.log.root(conn, size)
+    return _Mirror.load(case, conn, name).root_at(size)
 
 
 def prefix_proof(case: Case, conn: Connection, name: str, from_size: int, to_size: int) -> tuple[bytes, list[bytes]]:
@@ -391,9 +536,15 @@ def prefix_proof(case: Case, conn: Connection, name: str, from_size: int, to_siz
     if name == case.log.origin:
         proof = case.log.consistency_proof(conn, from_size, to_size) if from_size < to_size else []
         return case.log.root(conn, from_size), proof
-    tree = leaf_tree(case, conn, name, to_size)
-    proof = merkle.consistency_proof(tree.node, from_size, to_size) if from_size < to_size else []
-    return tree.root(from_size), proof
+    mirror = _Mirror.load(case, conn, name)
+    if to_size != mirror.size:  # not the held size: the old way, from the entries
+        tree = leaf_tree(case, conn, name, to_size)
+        proof = merkle.consistency_proof(tree.node, from_size, to_size) if from_size < to_size else []
+        return tree.root(from_size), proof
+    if from_size == to_size:
+        return frontier_root(mirror.frontier), []
+    node = mirror.node_source(from_size)
+    return merkle.root(node, from_size), merkle.consistency_proof(node, from_size, to_size)
 
 
 def receipt_item(record: Mapping[str, Any]) -> str | None:
@@ -420,6 +571,69 @@ def items_named(case: Case, conn: Connection, name: str, start: int, end: int) -
         named = receipt_item(record)
         if named is not None:
             yield named, int(record.get("item_size") or 0)
+
+
+_IN_CHUNK = 500  # digests per IN list: well under every database's limit on bound parameters
+
+
+def held_by(case: Case, conn: Connection, have: Mapping[str, int], digests: Iterable[str]) -> set[str]:
+    """Of ``digests``, those named by a receipt entry below ``have[O]`` of some origin ``O`` this archive holds.
+
+    What an archive that says it holds ``have`` (origin -> size) must hold
+    already: the same answer as reading every such origin's log from the
+    start with :func:`items_named`, but found with indexed queries on the
+    digests alone (the receipts of this archive's own log; the ``item_sha256``
+    of mirrored entries), so it costs the digests asked about, not the logs.
+    Sizes beyond what this archive holds count as what it holds.
+    """
+    wanted = sorted(set(digests))
+    if not wanted:
+        return set()
+    own = case.log.origin
+    ids = {str(name): int(origin_id) for origin_id, name in conn.execute(select(Origin.id, Origin.name))}
+    own_known = 0
+    mirrored: list[tuple[int, int]] = []  # (origin id, entries below which the other archive holds)
+    for name, o in held_in(case, conn).items():
+        known = min(max(int(have.get(name, 0)), 0), o.size)
+        if not known:
+            continue
+        if name == own:
+            own_known = known
+        else:
+            mirrored.append((ids[name], known))
+    found: set[str] = set()
+    for lo in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[lo : lo + _IN_CHUNK]
+        if own_known:
+            found.update(
+                str(sha)
+                for sha in conn.execute(
+                    select(Item.sha256)
+                    .join(Receipt, Receipt.item_id == Item.id)
+                    .where(Item.sha256.in_(chunk), Receipt.log_index < own_known)
+                ).scalars()
+            )
+        if mirrored:
+            found.update(
+                str(sha)
+                for sha in conn.execute(
+                    select(OriginEntry.item_sha256).where(
+                        OriginEntry.item_sha256.in_(chunk),
+                        or_(*(and_(OriginEntry.origin_id == oid, OriginEntry.idx < known) for oid, known in mirrored)),
+                    )
+                ).scalars()
+            )
+    return found
+
+
+def entry_item(entry: bytes) -> str | None:
+    """What :attr:`OriginEntry.item_sha256` holds for a mirrored entry: the item its receipt names, if any."""
+    try:
+        record = custody.decode_entry(entry)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    sha = receipt_item(record) if isinstance(record, dict) else None
+    return sha if sha is not None and len(sha) <= 64 else None
 
 
 # -- checking what another archive offers ------------------------------------------------------
@@ -462,15 +676,24 @@ def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState |
     if f > h:
         verdict.status, verdict.reason = GAP, f"the offer starts at entry {f} but this archive holds only {h}"
         return verdict
-    # The roots this archive holds, at the sizes the offer needs.
-    tree: merkle.MemoryTree | None = None
+    # The roots this archive holds, at the sizes the offer needs: from the log's hash tiles, or from the
+    # mirror's compact range (plus, below the held size, the few entries it does not cover).
+    mirror: _Mirror | None = None
     if not own:
-        tree = leaf_tree(case, conn, name, h)
-        if held_note is not None and tree.root(h) != Checkpoint.open(held_note, key).root_hash:
+        mirror = _Mirror.load(case, conn, name)
+        if mirror.size != h:
+            raise OriginsError(f"the held copy of origin {name} changed while it was read: try again")
+        if held_note is not None and frontier_root(mirror.frontier) != Checkpoint.open(held_note, key).root_hash:
             raise OriginsError(f"the held copy of origin {name} does not match its checkpoint: run verify")
 
+    def frontier_at(size: int) -> list[bytes]:
+        if mirror is not None:
+            return mirror.frontier_at(size)
+        node = case.log.node_source(conn)
+        return [node(level, index) for level, index in frontier_nodes(size)]
+
     def root_at(size: int) -> bytes:
-        return case.log.root(conn, size) if tree is None else tree.root(size)
+        return case.log.root(conn, size) if mirror is None else mirror.root_at(size)
 
     def held_entries(lo: int, hi: int) -> list[bytes]:
         if own:
@@ -486,10 +709,9 @@ def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState |
         verdict.status = FORK
         verdict.reason = f"its log's first {f} entries differ from the ones held (proven by its consistency proof)"
         return verdict
-    combined = merkle.MemoryTree([merkle.leaf_hash(e) for e in held_entries(0, f)])
-    for entry in offer.entries:
-        combined.append(merkle.leaf_hash(entry))
-    if combined.root() != cp.root_hash:
+    combined = frontier_at(f)
+    frontier_extend(combined, f, (merkle.leaf_hash(e) for e in offer.entries))
+    if frontier_root(combined) != cp.root_hash:
         raise TransferError(f"origin {name}: entries {f}..{n - 1} do not hash to the signed root (altered)")
     if held_entries(f, h) != offer.entries[: h - f]:
         verdict.status = FORK
@@ -688,6 +910,7 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
                     size=0,
                     checkpoint=None,
                     forked=False,
+                    frontier=b"",
                     first_seen_vault_clock=now,
                     updated_at_vault_clock=now,
                 )
@@ -722,17 +945,27 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
             conn.execute(update(Origin).where(Origin.id == origin_id).values(forked=True, updated_at_vault_clock=now))
             continue
         new = v.new_entries
+        stored = conn.execute(select(Origin.frontier).where(Origin.id == origin_id)).scalar_one()
+        frontier = unpack_frontier(stored, v.held_size, name)
+        frontier_extend(frontier, v.held_size, (merkle.leaf_hash(e) for e in new))
+        if frontier_root(frontier) != v.checkpoint.root_hash:  # examine checked it; this is the row it checked
+            raise TransferError(f"origin {name} changed while this was being taken in: take it in again")
         conn.execute(
             insert(OriginEntry),
             [
-                {"origin_id": origin_id, "idx": v.held_size + i, "entry": e, "details": d}
+                {"origin_id": origin_id, "idx": v.held_size + i, "entry": e, "details": d, "item_sha256": entry_item(e)}
                 for i, (e, d) in enumerate(zip(new, v.new_details, strict=True))
             ],
         )
         conn.execute(
             update(Origin)
             .where(Origin.id == origin_id)
-            .values(size=v.checkpoint.size, checkpoint=v.offer.checkpoint, updated_at_vault_clock=now)
+            .values(
+                size=v.checkpoint.size,
+                checkpoint=v.offer.checkpoint,
+                frontier=pack_frontier(frontier),
+                updated_at_vault_clock=now,
+            )
         )
         entries.append(
             custody.encode_entry(
@@ -783,7 +1016,9 @@ def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: Aud
     - each :class:`Transfer` row says what its ``transfer.received`` entry says, and every such entry has one;
     - each :class:`OriginFork` row matches one ``origin.forked`` entry (origin and both notes' digests);
     - each mirrored origin's entries are all there, hash to the root of its held checkpoint, which its pinned
-      key signed, and every receipt's details still match the commitment in its entry.
+      key signed, and every receipt's details still match the commitment in its entry;
+    - the stored compact range and each entry's ``item_sha256`` are what the entries make (both are what a
+      transfer trusts instead of rereading the log).
     """
     from factfinder.vault import audit
 
@@ -846,7 +1081,7 @@ def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None
 
     subject = f"origin {origin.name}"
     rows = session.execute(
-        select(OriginEntry.idx, OriginEntry.entry, OriginEntry.details)
+        select(OriginEntry.idx, OriginEntry.entry, OriginEntry.details, OriginEntry.item_sha256)
         .where(OriginEntry.origin_id == origin.id)
         .order_by(OriginEntry.idx)
     ).all()
@@ -865,10 +1100,16 @@ def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None
     if cp.size != origin.size:
         report.add(audit.CHECKPOINT_MISMATCH, subject, f"its checkpoint is for size {cp.size}, it holds {origin.size}")
         return
-    tree = merkle.MemoryTree([merkle.leaf_hash(bytes(r[1])) for r in rows])
-    if tree.root() != cp.root_hash:
+    leaves = [merkle.leaf_hash(bytes(r[1])) for r in rows]
+    if merkle.MemoryTree(leaves).root() != cp.root_hash:
         report.add(audit.ENTRY_ALTERED, subject, "its mirrored entries do not hash to its checkpoint's root")
-    for idx, entry, details in rows:
+    rebuilt: list[bytes] = []
+    frontier_extend(rebuilt, 0, leaves)
+    if bytes(origin.frontier or b"") != pack_frontier(rebuilt):
+        report.add(audit.ROW_ALTERED, subject, "its stored compact range is not the one its mirrored entries make")
+    for idx, entry, details, item_sha256 in rows:
+        if item_sha256 != entry_item(bytes(entry)):
+            report.add(audit.ROW_ALTERED, f"{subject} entry {idx}", "its item digest column differs from its entry")
         try:
             _check_entries(
                 Offer(

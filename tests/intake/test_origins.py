@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 import factfinder.cli_transfer  # noqa: F401  (registers ``bundle`` and ``origins`` on the CLI)
 from factfinder.db import engine as dbengine
-from factfinder.db.models import OriginEntry, Transfer
+from factfinder.db.models import Origin, OriginEntry, Transfer
 from factfinder.intake import origins
 from factfinder.intake.bundles import export_bundle, import_bundle
-from factfinder.vault import custody
+from factfinder.vault import custody, merkle
 from factfinder.vault.audit import AuditReport, verify_case
-from factfinder.vault.case import Case
+from factfinder.vault.case import Case, NewReceipt
 from tests.conftest import Cli, NewDatabase
 
 
@@ -106,7 +108,6 @@ def test_a_copy_of_this_archives_key_signing_elsewhere_is_a_fork(tmp_path: Path,
 
 def _audit(case: Case) -> list[str]:
     report = AuditReport()
-    from sqlalchemy.orm import Session
 
     with case.engine.connect() as conn:
         entries = {i: custody.decode_entry(e) for i, e in case.log.entries(conn)}
@@ -163,3 +164,104 @@ def test_cli_state_export_import_and_list(cli: Cli, tmp_path: Path) -> None:
         assert case.counts()["items"] == 1
     _, _, err = cli("bundle", "import", b, bundle, "--identity", a / "keys" / "witness-identity.age", code=2)
     assert "does not decrypt" in err
+
+
+def _record(case: Case, label: str, n: int, *, shared: int = 0) -> None:
+    """``n`` small items in one transaction; the first ``shared`` are bytes other archives record too."""
+    receipts = [
+        NewReceipt(
+            blob=case.blobs.put_bytes(f"shared {i}".encode() if i < shared else f"{label} {i}".encode()),
+            source=f"{label} {i}",
+            media_type="application/octet-stream",
+        )
+        for i in range(n)
+    ]
+    case.record(receipts, actor="t")
+
+
+def test_the_compact_range_and_what_the_receiver_holds_match_a_full_recount(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """Four archives relay each other's logs; every shortcut a transfer takes agrees with rereading the logs."""
+    made = {
+        name: Case.init(tmp_path / name, title, actor="t", database_url=new_database())[0]
+        for name, title in [("a", "Laptop A"), ("d", "Laptop D"), ("b", "Intake server"), ("c", "Commission")]
+    }
+    a, d, b, c = made["a"], made["d"], made["b"], made["c"]
+    try:
+        _record(a, "a1", 70, shared=10)
+        _record(a, "a2", 50)
+        _record(d, "d1", 80, shared=20)  # 10 of these are A's bytes too: one item, named by two origins
+        _transfer(a, b, tmp_path / "ab1.bundle")
+        _transfer(d, b, tmp_path / "db1.bundle")
+        _record(a, "a3", 60)
+        _transfer(a, b, tmp_path / "ab2.bundle")
+        _record(b, "b1", 40, shared=15)
+        _record(c, "c1", 25, shared=5)
+        _transfer(b, c, tmp_path / "bc.bundle")  # relays A's and D's logs with the server's own
+        _record(a, "a4", 33)
+        _transfer(a, c, tmp_path / "ac.bundle")  # A directly: C holds part of A's log already
+        _record(d, "d2", 17)
+        _transfer(d, c, tmp_path / "dc.bundle")
+        for case in (b, c):
+            assert verify_case(case).ok
+        assert {a.log.origin, b.log.origin, d.log.origin} <= set(origins.held(c))
+
+        with c.engine.connect() as conn:
+            held = origins.held_in(c, conn)
+            for name, o in held.items():
+                if name == c.log.origin:
+                    continue
+                assert o.size > 90
+                tree = origins.leaf_tree(c, conn, name, o.size)
+                stored = conn.execute(select(Origin.frontier).where(Origin.name == name)).scalar_one()
+                rebuilt: list[bytes] = []
+                origins.frontier_extend(rebuilt, 0, tree.levels[0])
+                assert bytes(stored) == origins.pack_frontier(rebuilt)
+                assert origins.frontier_root(rebuilt) == tree.root()
+                # every size of one log; of the others, sizes around the subtree boundaries and a sample
+                sizes = set(range(o.size + 1)) if name == d.log.origin else set(range(0, o.size + 1, 9))
+                sizes |= {s for k in range(8) for s in (2**k - 1, 2**k, 2**k + 1, o.size - 2**k) if 0 <= s <= o.size}
+                for size in sorted(sizes):
+                    assert origins.root_at(c, conn, name, size) == tree.root(size), (name, size)
+                    if size == 0:
+                        continue
+                    want = (tree.root(size), merkle.consistency_proof(tree.node, size, o.size))
+                    assert origins.prefix_proof(c, conn, name, size, o.size) == want, (name, size)
+
+            def recount(case: Case, have: dict[str, int]) -> set[str]:
+                out: set[str] = set()
+                for name, o in origins.held_in(case, conn).items():
+                    known = min(max(have.get(name, 0), 0), o.size)
+                    out.update(sha for sha, _ in origins.items_named(case, conn, name, 0, known))
+                return out
+
+            every = set().union(*(set(origins.items_named(c, conn, n, 0, o.size)) for n, o in held.items()))
+            digests = {sha for sha, _ in every} | {"0" * 64}
+            rng = random.Random(9162)
+            haves = [{}, {n: o.size for n, o in held.items()}, {n: o.size + 7 for n, o in held.items()}]
+            haves += [
+                {n: rng.randint(-2, o.size + 2) for n, o in held.items() if rng.random() < 0.8} for _ in range(25)
+            ]
+            for have in haves:
+                want = recount(c, have) & digests
+                assert origins.held_by(c, conn, have, digests) == want, have
+            assert len(origins.held_by(c, conn, haves[1], digests)) == len(digests) - 1 > 300
+
+        # verify checks what the shortcuts trust: the compact range and each entry's item digest.
+        a_id = next(o.id for o in Session(c.engine).scalars(select(Origin).where(Origin.name == a.log.origin)))
+        with dbengine.write_transaction(c.engine) as wconn:
+            wconn.execute(
+                update(OriginEntry)
+                .where(OriginEntry.origin_id == a_id, OriginEntry.idx == 5)
+                .values(item_sha256="f" * 64)
+            )
+        assert any("item digest" in p for p in _audit(c))
+        with dbengine.write_transaction(c.engine) as wconn:
+            wconn.execute(update(Origin).where(Origin.id == a_id).values(frontier=b"\0" * 32))
+        assert any("compact range" in p for p in _audit(c))
+        with pytest.raises(origins.OriginsError, match="compact range"):
+            _transfer(a, c, tmp_path / "ac2.bundle")
+    finally:
+        for case in made.values():
+            case.close()

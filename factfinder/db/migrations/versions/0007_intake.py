@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('encrypted', sa.Boolean(), nullable=False),
     sa.Column('public_key', sa.Text(), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('campaign', sa.String(length=255), nullable=True),
     sa.Column('actor', sa.String(length=255), nullable=False),
     sa.Column('at_vault_clock', sa.String(length=40), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -64,7 +65,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('instance_id')
     )
     with op.batch_alter_table('odk_submissions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_odk_submissions_deprecated_id'), ['deprecated_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_odk_submissions_deprecated_id'), ['deprecated_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_odk_submissions_form_id'), ['form_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_odk_submissions_xml_sha256'), ['xml_sha256'], unique=False)
 
@@ -75,6 +76,7 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('checkpoint', sa.Text(), nullable=True),
     sa.Column('forked', sa.Boolean(), nullable=False),
+    sa.Column('frontier', sa.LargeBinary(), nullable=False),
     sa.Column('first_seen_vault_clock', sa.String(length=40), nullable=False),
     sa.Column('updated_at_vault_clock', sa.String(length=40), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -122,9 +124,13 @@ def upgrade() -> None:
     sa.Column('idx', sa.BigInteger(), nullable=False),
     sa.Column('entry', sa.LargeBinary(), nullable=False),
     sa.Column('details', sa.LargeBinary(), nullable=True),
+    sa.Column('item_sha256', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['origin_id'], ['origins.id'], ),
     sa.PrimaryKeyConstraint('origin_id', 'idx')
     )
+    with op.batch_alter_table('origin_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_origin_entries_item_sha256'), ['item_sha256'], unique=False)
+
     op.create_table('origin_forks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('origin_id', sa.Integer(), nullable=False),
@@ -172,6 +178,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_origin_forks_origin_id'))
 
     op.drop_table('origin_forks')
+    with op.batch_alter_table('origin_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_origin_entries_item_sha256'))
+
     op.drop_table('origin_entries')
     with op.batch_alter_table('odk_attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_odk_attachments_submission_id'))
