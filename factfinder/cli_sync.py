@@ -1,9 +1,11 @@
 """``factfinder sync CASE_DIR URL``: archive-to-archive sync over HTTP (issue 8), from the terminal.
 
 Kept apart from ``cli.py`` (which registers it) only for length; as thin as
-the rest: read the token, call :func:`factfinder.intake.sync.sync`, print what
-moved and any fork. The token is read from a file or the environment, never
-from the command line, where other users of the machine could see it.
+the rest: read the token, call :func:`factfinder.intake.sync.sync`, run the
+after-intake steps on what the pull brought (as ``bundle import`` does: media
+analysis, texts read for claims), print what moved and any fork. The token is
+read from a file or the environment, never from the command line, where other
+users of the machine could see it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rich.markup import escape
 
 from factfinder import config
 from factfinder.cli import ActorOpt, CaseDir, JsonOpt, app, err, fails_cleanly, out
+from factfinder.cli_transfer import after_intake
 from factfinder.intake import sync as sync_client
 from factfinder.vault.case import Case
 
@@ -40,6 +43,9 @@ def sync_command(
     timeout: Annotated[float, typer.Option(min=1.0, help="Seconds to wait for the other archive per request.")] = 60.0,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
+    media: Annotated[
+        bool, typer.Option("--media/--no-media", help="Analyse the new images and videos, read the new texts.")
+    ] = True,
 ) -> None:
     """Sync with another archive: send what it lacks, fetch what this one lacks; forks are reported, not merged."""
     if not url.startswith(("https://", "http://")):
@@ -59,6 +65,8 @@ def sync_command(
             timeout=timeout,
             say=lambda line: err.print(escape(line)),
         )
+        if media and report.pulled_items:
+            after_intake(case, report.pulled_items)
     if as_json:
         import json
         from dataclasses import asdict
@@ -71,8 +79,8 @@ def sync_command(
             out.print(f"  {name}: {'nothing' if moved is None else escape(_summary(moved))}")
         if report.retries:
             out.print(f"  {report.retries} request(s) repeated after a cut or a timeout")
-    for fork in report.forks:
-        err.print(f"[bold red]fork:[/] {escape(fork)} offered a history inconsistent with the one held: not merged")
+    for fork in report.forks:  # "pushed: origin X" (found there), "pulled: ..." (found here), "state: ..." (either)
+        err.print(f"[bold red]fork:[/] {escape(fork)}: the two archives hold different histories of it; not merged")
     if report.forks:
         raise typer.Exit(3)
 

@@ -18,6 +18,12 @@ so every step here is resumable and holds at most one chunk in memory:
    download it with HTTP ``Range`` requests into a ``.part`` file, resuming
    from the file's length after a cut; check its SHA-256; import it.
 
+Each origin's suffix starts where the other side says it stands, also for an
+origin whose copies differ (:func:`diverged`): the receiver's consistency
+proof check finds such a fork and records it, and the sender need not resend
+the whole history to show it. An origin the other side holds as forked takes
+nothing more there, so none of it is sent.
+
 Bundles travel gzip-compressed (:func:`pack`, level 1): their tar headers,
 padding and JSON entries are a third of a bundle of small items, and the link
 is what is scarce. Offsets and digests on the wire are of the compressed file;
@@ -26,8 +32,14 @@ the bundle inside is checked whole by its own trailer on import.
 Each request is retried with exponential backoff on connection errors,
 timeouts and 502/503/504 answers; a budget of ``retries`` consecutive failures
 without progress bounds the wait, and running out of it raises
-:class:`SyncError` naming the step. Forks reported by either side are returned
-(and printed by the CLI), not merged.
+:class:`SyncError` naming the step. Nothing a peer says can keep the client at
+it for ever or fill its disk: a download is refused unless the disk has room
+for it (:data:`DISK_MARGIN` to spare), never grows past the size the peer
+announced, counts as progress only bytes beyond the most it held, and is
+fetched again at most once after a SHA-256 mismatch; the unpacked bundle stops
+at its announced size; and the wait for a push's import has an overall limit.
+Forks reported by either side are returned (and printed by the CLI), not
+merged.
 
 Records of the hops themselves are not a reason to sync. Importing a suffix
 appends a ``transfer.received`` entry (and receipts of channel ``sync`` or
@@ -51,6 +63,7 @@ import logging
 import os
 import random
 import secrets
+import shutil
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -76,6 +89,9 @@ CHUNK = 1 << 20  # bytes per upload request and per download read: the memory a 
 HOP_CHANNELS = frozenset({"sync", "bundle"})
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 TOKEN_ENV = "FACTFINDER_SYNC_TOKEN"
+DISK_MARGIN = 64 << 20  # a pull must leave this much free on this archive's disk
+DIGEST_TRIES = 2  # whole downloads whose SHA-256 does not match before a pull gives up
+IMPORT_WAIT = 3600.0  # seconds, in all, to wait for the peer to import a push before giving up
 
 
 class SyncError(IntakeError):
@@ -93,7 +109,12 @@ class SyncReport:
     bytes_sent: int = 0  # bundle bytes uploaded (requests and their headers not counted)
     bytes_received: int = 0  # bundle bytes downloaded
     retries: int = 0  # requests repeated after a cut or a timeout
-    forks: list[str] = field(default_factory=list)  # "pushed: origin X" / "pulled: origin Y"
+    forks: list[str] = field(default_factory=list)  # "pushed: origin X" / "pulled: origin Y" / "state: origin Z"
+
+    @property
+    def pulled_items(self) -> list[str]:
+        """Digests of the items the pull brought that this archive did not hold: for the after-intake steps."""
+        return [str(sha) for sha in (self.pulled or {}).get("new_items") or []]
 
 
 # -- what the other side lacks -------------------------------------------------------------
@@ -151,9 +172,10 @@ def diverged(case: Case, peer_origins: Mapping[str, Any]) -> set[str]:
 
     Checked where it can be without a proof: the peer's signed checkpoint at a
     size this archive holds too must have the root this archive's copy has
-    there. For such an origin neither side may assume the other holds what its
-    own copy names, so the bundles for it start at 0 (the importer then records
-    the fork, with both notes, and merges nothing from it).
+    there. Found this way, a fork is reported to whoever runs the sync; what
+    is sent still starts where the other side stands, and the receiver's
+    consistency check records the fork when a suffix arrives (sending the whole
+    history again on every sync would prove nothing more).
     """
     found: set[str] = set()
     mine = origins.held(case)
@@ -189,8 +211,8 @@ def report_json(report: Any) -> dict[str, Any]:
     """An import report as JSON-able data (the peer sends it back as such)."""
     if dataclasses.is_dataclass(report) and not isinstance(report, type):
         data = dataclasses.asdict(report)
-        for name in ("items_new", "entries_taken"):  # totals the report computes rather than stores
-            if isinstance(getattr(report, name, None), int):
+        for name in ("items_new", "entries_taken", "new_items"):  # what the report computes rather than stores
+            if isinstance(getattr(report, name, None), int | list):
                 data[name] = getattr(report, name)
     elif isinstance(report, Mapping):
         data = dict(report)
@@ -384,15 +406,19 @@ def sync(
     backoff: float = 1.0,
     timeout: float = 60.0,
     chunk: int = CHUNK,
+    import_wait: float = IMPORT_WAIT,
     say: Callable[[str], None] | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> SyncReport:
     """Sync this archive with the one at ``url``: state, then push, then pull.
 
     ``say`` receives progress lines (no tokens, no witness data in them).
-    Raises :class:`SyncError` when a step cannot be done; what was imported
-    before stays imported (each import is atomic), and running it again
-    sends only what is still missing.
+    ``import_wait`` bounds, in seconds, the wait for the peer to import what
+    was pushed. Raises :class:`SyncError` when a step cannot be done; what was
+    imported before stays imported (each import is atomic), and running it
+    again sends only what is still missing. The after-intake steps (media
+    analysis, texts read) are the caller's: :attr:`SyncReport.pulled_items`
+    names the new items.
     """
     say = say or (lambda line: logger.info("%s", line))
     link = _Link(url, token, retries=retries, backoff=backoff, timeout=timeout, say=say, transport=transport)
@@ -402,20 +428,37 @@ def sync(
         if not isinstance(state, dict) or not isinstance(state.get("origins"), dict):
             raise SyncError("state: the peer's answer is not an origins state")
         report.peer_archive = str(state.get("archive") or "") or None
+        peer_origins: dict[str, Any] = state["origins"]
+        forked = diverged(case, peer_origins)
         if push:
-            _push(case, link, state, report, chunk)
+            _push(case, link, peer_origins, report, chunk, import_wait)
         if pull:
-            _pull(case, link, report, actor, chunk, diverged(case, state["origins"]))
+            _pull(case, link, peer_origins, report, actor, chunk, forked)
+        named = {*forked_origins(report.pushed), *forked_origins(report.pulled)}  # the rest only the state shows
+        report.forks += [f"state: origin {name}" for name in sorted(forked - named)]
     finally:
         report.retries = link.repeats
         link.close()
     return report
 
 
-def _push(case: Case, link: _Link, state: dict[str, Any], report: SyncReport, chunk: int) -> None:
-    have = {str(name): int(o.get("size", 0)) for name, o in state["origins"].items() if isinstance(o, Mapping)}
-    forked = diverged(case, state["origins"])
-    have.update(dict.fromkeys(forked, 0))  # let the peer see the whole history it holds differently
+def _sizes(peer_origins: Mapping[str, Any]) -> dict[str, int]:
+    """Origin -> size, as the peer's state gives them (entries that are not well formed are left out)."""
+    return {
+        str(name): o["size"]
+        for name, o in peer_origins.items()
+        if isinstance(o, Mapping) and isinstance(o.get("size"), int) and o["size"] >= 0
+    }
+
+
+def _push(
+    case: Case, link: _Link, peer_origins: Mapping[str, Any], report: SyncReport, chunk: int, import_wait: float
+) -> None:
+    have = _sizes(peer_origins)
+    mine = origins.held(case)
+    for name, o in peer_origins.items():  # frozen there: it takes nothing more of that origin, so send none
+        if isinstance(o, Mapping) and o.get("forked") is True and name in mine:
+            have[name] = max(have.get(name, 0), mine[name].size)
     news = news_for(case, have)
     if not news:
         link.say("push: the peer lacks nothing")
@@ -431,7 +474,7 @@ def _push(case: Case, link: _Link, state: dict[str, Any], report: SyncReport, ch
         upload = _expect("push", link.call("push", "POST", "/uploads", json=body), 201)
         upload_id = str(upload["id"])
         report.bytes_sent += _upload(link, upload_id, packed, size, chunk)
-        answer = _wait_for_import(link, upload_id)
+        answer = _wait_for_import(link, upload_id, import_wait)
         report.pushed = answer
         report.forks += [f"pushed: origin {name}" for name in forked_origins(answer)]
     finally:
@@ -439,17 +482,30 @@ def _push(case: Case, link: _Link, state: dict[str, Any], report: SyncReport, ch
         packed.unlink(missing_ok=True)
 
 
-def _wait_for_import(link: _Link, upload_id: str) -> dict[str, Any]:
-    """Ask the peer to import the upload, and again while it answers that it is still at it (202)."""
+def _wait_for_import(link: _Link, upload_id: str, limit: float) -> dict[str, Any]:
+    """Ask the peer to import the upload, and again while it answers that it is still at it (202), for ``limit`` s.
+
+    Past the limit the sync gives up with a clear error: the import goes on at
+    the peer, and the next sync finds there whatever it took in.
+    """
+    deadline = time.monotonic() + limit
     wait = max(1.0, min(link.timeout / 2, 60.0))  # the peer answers before our read times out
     pause = 1.0
     while True:
-        response = link.call("push import", "POST", f"/uploads/{upload_id}/import", params={"wait": wait})
+        left = deadline - time.monotonic()
+        params = {"wait": round(max(0.0, min(wait, left)), 3)}
+        response = link.call("push import", "POST", f"/uploads/{upload_id}/import", params=params)
         if response.status_code != 202:
             answer: dict[str, Any] = _expect("push import", response, 200)
             return answer
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SyncError(
+                f"push import: the peer was still importing after {limit:,.0f} s; "
+                "sync again later (what it takes in stays taken in)"
+            )
         link.say("push import: the peer is still importing")
-        time.sleep(pause)
+        time.sleep(min(pause, left))
         pause = min(pause * 2, 10.0)
 
 
@@ -487,23 +543,74 @@ def _upload(link: _Link, upload_id: str, path: Path, size: int, chunk: int) -> i
     return sent
 
 
-def _pull(case: Case, link: _Link, report: SyncReport, actor: str, chunk: int, forked: set[str]) -> None:
-    have = {name: 0 if name in forked else held.size for name, held in origins.held(case).items()}
+def _pull(
+    case: Case,
+    link: _Link,
+    peer_origins: Mapping[str, Any],
+    report: SyncReport,
+    actor: str,
+    chunk: int,
+    diverging: set[str],
+) -> None:
+    """Fetch and import what this archive lacks.
+
+    ``have`` tells the peer both where each suffix starts and which items this
+    archive holds (those its copies of the logs name up to there). For an
+    origin whose copies differ the second is not true, so until this
+    archive's import has recorded the fork (once), such an origin is asked
+    for from 0: the peer then sends the items its copy names, and its
+    checkpoint, which the import finds inconsistent with this copy. Once
+    recorded, the origin takes nothing more, and none of it is asked for.
+    """
+    theirs = _sizes(peer_origins)
+    have: dict[str, int] = {}
+    for name, held in origins.held(case).items():
+        if held.forked:
+            have[name] = max(held.size, theirs.get(name, 0))
+        else:
+            have[name] = 0 if name in diverging else held.size
     body = {"have": have, "for_archive": case.log.origin}
     offer = _expect("pull", link.call("pull", "POST", "/bundles", json=body), 200, 201)
     if not offer or offer.get("id") is None:
         link.say("pull: this archive lacks nothing")
         return
-    bundle_id, size, digest = str(offer["id"]), int(offer["size"]), str(offer["sha256"])
-    link.say(f"pull: bundle of {int(offer['bundle_size']):,} bytes, {size:,} on the wire")
-    stem = _spool(case) / f"pull-{hashlib.sha256(bundle_id.encode()).hexdigest()[:16]}"
+    try:
+        bundle_id, size, digest, bundle_size = (
+            str(offer["id"]),
+            int(offer["size"]),
+            str(offer["sha256"]),
+            int(offer["bundle_size"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise SyncError("pull: the peer's offer is not well formed") from None
+    if size < 0 or bundle_size < 0:
+        raise SyncError("pull: the peer's offer is not well formed")
+    link.say(f"pull: bundle of {bundle_size:,} bytes, {size:,} on the wire")
+    folder = _spool(case)
+    # the download, then the bundle unpacked beside it, then its items staged in the store while it is checked
+    need = size + 2 * bundle_size + DISK_MARGIN
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise SyncError(
+            f"pull: not enough free disk here for a bundle of {bundle_size:,} bytes "
+            f"({need:,} bytes needed with a margin, {free:,} free)"
+        )
+    stem = folder / f"pull-{hashlib.sha256(bundle_id.encode()).hexdigest()[:16]}"
     part, path = stem.with_suffix(".part"), stem.with_suffix(".bundle")
+    claimed = report.peer_archive or "none"
     try:
         report.bytes_received += _download(link, f"/bundles/{bundle_id}", part, size, digest, chunk)
-        unpack(part, path, int(offer["bundle_size"]))
+        unpack(part, path, bundle_size)
         part.unlink()
         answer = bundles.import_bundle(
-            case, path, identity=None, carrier=None, left_at=None, kind="sync", peer=link.url, actor=actor
+            case,
+            path,
+            identity=None,
+            carrier=None,
+            left_at=None,
+            kind="sync",
+            peer=f"{link.url} (announced archive {claimed})",  # the address we called; the name is its claim
+            actor=actor,
         )
         report.pulled = report_json(answer)
         report.forks += [f"pulled: origin {name}" for name in forked_origins(report.pulled)]
@@ -515,20 +622,33 @@ def _pull(case: Case, link: _Link, report: SyncReport, actor: str, chunk: int, f
 
 
 def _download(link: _Link, where: str, part: Path, size: int, digest: str, chunk: int) -> int:
-    """Fetch ``where`` into ``part``, resuming from its length after each cut; return the bytes received."""
+    """Fetch ``where`` into ``part``, resuming from its length after each cut; return the bytes received.
+
+    Bounded whatever the peer does: ``part`` never grows past ``size`` (more is
+    an error), only bytes beyond the most held so far count as progress (a peer
+    that restarts from 0, or answers with nothing, spends the retry budget),
+    and a whole file whose SHA-256 does not match is fetched again only
+    :data:`DIGEST_TRIES` - 1 times.
+    """
     received = 0
-    part.touch()
+    best = 0  # the longest this copy has been: growth beyond it is progress
+    mismatches = 0
+    part.write_bytes(b"")
     while True:
         have = part.stat().st_size
         if have == size:
             if _file_sha256(part) == digest:
                 return received
-            part.write_bytes(b"")  # something went wrong in the bytes: fetch it again from the start
-            link.failed("pull download", "the bundle's SHA-256 does not match")
-            continue
-        if have > size:
+            mismatches += 1
+            if mismatches >= DIGEST_TRIES:
+                raise SyncError(
+                    f"pull download: the bundle's SHA-256 was not the one announced, {mismatches} times; giving up"
+                )
+            link.say("pull download: the bundle's SHA-256 is not the one announced; fetching it again")
             part.write_bytes(b"")
+            best = 0
             continue
+        before = best
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
             with link.client.stream("GET", PROTOCOL + where, headers=headers) as response:
@@ -538,7 +658,7 @@ def _download(link: _Link, where: str, part: Path, size: int, digest: str, chunk
                         raise SyncError(f"pull download: the peer sent bytes from {start}, not {have}")
                     mode = "ab"
                 elif response.status_code == 200:
-                    mode = "wb"  # the peer sent the whole file
+                    mode, have = "wb", 0  # the peer sent the whole file
                 elif response.status_code in RETRYABLE_STATUS:
                     link.failed("pull download", f"the peer answered {response.status_code}")
                     continue
@@ -547,8 +667,16 @@ def _download(link: _Link, where: str, part: Path, size: int, digest: str, chunk
                     raise SyncError(f"pull download: the peer refused ({response.status_code}): {_detail(response)}")
                 with open(part, mode) as fh:
                     for data in response.iter_bytes(chunk):
+                        if have + len(data) > size:
+                            raise SyncError(f"pull download: the peer sent more than the {size:,} bytes it announced")
                         fh.write(data)
+                        have += len(data)
                         received += len(data)
-                        link.progressed()
+                        if have > best:
+                            best = have
+                            link.progressed()
         except httpx.TransportError as exc:
             link.failed("pull download", _why(exc))
+            continue
+        if have < size and best == before:
+            link.failed("pull download", "the peer's answer ended without new bytes")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import os
 import random
 import shutil
 import socket
@@ -23,18 +24,23 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 import factfinder.cli_sync  # noqa: F401  (registers `factfinder sync` until cli.py imports it)
 from factfinder import accounts
+from factfinder.db.models import Transfer
 from factfinder.intake import bundles, origins
 from factfinder.intake import sync as sync_client
 from factfinder.permissions import Role
+from factfinder.text import store as text_store
 from factfinder.vault.audit import verify_case
 from factfinder.vault.case import Case
+from factfinder.web import sync as web_sync
 from factfinder.web.app import Settings, create_app
 from factfinder.web.sync import router as sync_router
 from tests.conftest import Cli, NewDatabase
@@ -258,12 +264,24 @@ def test_a_forged_fork_is_reported_not_merged(two_archives: tuple[Served, Served
         _add(forged, "forged: a testimony that never was", "forged: another", "forged: and a third")
         _sync(a.case, b.url, b.token)  # B now mirrors the real history
         held = _digests(b.case)
+        sizes = {name: o.size for name, o in origins.held(b.case).items()}
         report = _sync(forged, b.url, b.token)
-        # B refuses the forged history, and the forged copy learns that B holds another one.
+        # B refuses the forged history, found by its consistency check on a suffix sent from where B stood;
+        # the forged copy learns that B holds another one.
         assert report.forks == [f"pushed: origin {a.case.log.origin}", f"pulled: origin {a.case.log.origin}"]
+        assert report.pushed is not None
+        [sent] = [o for o in report.pushed["origins"] if o["name"] == a.case.log.origin]
+        assert sent["from_size"] == sizes[a.case.log.origin] > 0, "not the whole history again"
         assert not (_digests(forged) - _digests(a.case)) & _digests(b.case), "nothing of the fork is merged"
         assert _digests(b.case) == held
         assert verify_case(b.case).ok
+        # B now holds the origin as forked: the next sync reports it from the state alone and sends none of it.
+        again = _sync(forged, b.url, b.token)
+        assert again.forks == [f"state: origin {a.case.log.origin}"]
+        assert again.pushed is None or all(
+            o["status"] != "fork" for o in again.pushed["origins"] if o["name"] == a.case.log.origin
+        )
+        assert _digests(b.case) == held
     finally:
         forged.close()
 
@@ -321,3 +339,246 @@ def test_bad_pushes_are_refused_and_change_nothing(case: Case, tmp_path: Path) -
     assert _log_size(case) == size
     assert not list((case.blobs.tmp / "sync-in").glob("*.part")), "refused uploads are not kept"
     assert verify_case(case).ok
+
+
+# -- a peer that misbehaves: the client stays bounded (the peer is played by httpx.MockTransport) -----------
+
+
+class FakePeer:
+    """The server side of ``/sync/v1`` as a hostile or broken peer might play it, counting what it is asked."""
+
+    def __init__(
+        self,
+        wire: bytes = b"",
+        *,
+        announce: dict[str, object] | None = None,
+        serve: Callable[[httpx.Request, bytes], httpx.Response] | None = None,
+        origins_state: dict[str, object] | None = None,
+    ) -> None:
+        self.wire = wire
+        self.offer: dict[str, object] = {
+            "id": "b" * 24,
+            "size": len(wire),
+            "sha256": hashlib.sha256(wire).hexdigest(),
+            "bundle_size": 4096,
+        }
+        self.offer.update(announce or {})
+        self.serve = serve or (lambda request, wire: httpx.Response(200, content=wire))
+        self.origins = origins_state or {}
+        self.asked: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        what = f"{request.method} {request.url.path.removeprefix('/sync/v1')}"
+        self.asked.append(what)
+        if what == "GET /state":
+            return httpx.Response(200, json={"format": 1, "archive": "peer", "origins": self.origins})
+        if what == "POST /bundles":
+            return httpx.Response(201, json=self.offer)
+        if what.startswith("GET /bundles/"):
+            return self.serve(request, self.wire)
+        if what.startswith("DELETE"):
+            return httpx.Response(204)
+        if what == "POST /uploads":
+            return httpx.Response(201, json={"id": "u" * 24, "size": 0, "offset": 0})
+        if what.startswith("PUT /uploads/"):
+            return httpx.Response(200, json={"offset": int(request.headers["upload-offset"]) + len(request.content)})
+        if what.endswith("/import"):
+            return httpx.Response(202, json={"detail": "importing: ask again"})
+        return httpx.Response(404, json={"detail": "no such route"})
+
+    def count(self, prefix: str) -> int:
+        return sum(1 for what in self.asked if what.startswith(prefix))
+
+
+def _sync_with(case: Case, peer: FakePeer, **kwargs: Any) -> sync_client.SyncReport:
+    return sync_client.sync(
+        case,
+        "http://peer.invalid",
+        "fft_x",
+        actor="tester",
+        retries=2,
+        backoff=0.0,
+        timeout=5.0,
+        say=lambda line: None,
+        transport=httpx.MockTransport(peer),
+        **kwargs,
+    )
+
+
+def _gzip_of_bytes(n: int) -> bytes:
+    return gzip.compress(b"\0" * n)
+
+
+def _half_then_stop(request: httpx.Request, wire: bytes) -> httpx.Response:
+    """Always the first half of the file, from 0, as if whole: no resume ever gets further."""
+    return httpx.Response(200, content=wire[: len(wire) // 2])
+
+
+def _nothing_from_there(request: httpx.Request, wire: bytes) -> httpx.Response:
+    start = int(request.headers.get("range", "bytes=0-")[6:].rstrip("-"))
+    if start == 0:
+        return httpx.Response(200, content=wire[:10])
+    return httpx.Response(206, content=b"", headers={"content-range": f"bytes {start}-{len(wire) - 1}/{len(wire)}"})
+
+
+@pytest.mark.parametrize(
+    ("peer", "error", "gets"),
+    [
+        # The same bytes again and again under a wrong SHA-256: fetched twice, then given up (not for ever).
+        (FakePeer(b"x" * 5000, announce={"sha256": "0" * 64}), "not the one announced, 2 times", 2),
+        # More bytes than announced: never written past the announced size.
+        (FakePeer(b"x" * 50_000, announce={"size": 1000}), "more than the 1,000 bytes it announced", 1),
+        # Answers that restart from 0, or bring nothing new, spend the retry budget although bytes flow:
+        # one answer that brings bytes, then three that bring none beyond them.
+        (FakePeer(b"x" * 5000, serve=_half_then_stop), "gave up after 2 retries", 4),
+        (FakePeer(b"x" * 5000, serve=_nothing_from_there), "gave up after 2 retries", 4),
+        # Room on this disk is checked before a byte is fetched.
+        (FakePeer(b"x" * 10, announce={"bundle_size": 1 << 60}), "not enough free disk", 0),
+        # What unpacks past the bundle size announced is stopped there (no gzip bomb fills the disk).
+        (FakePeer(_gzip_of_bytes(1 << 20), announce={"bundle_size": 1000}), "more than the 1,000 bytes announced", 1),
+    ],
+    ids=["wrong-digest", "overflow", "restarts", "no-new-bytes", "no-room", "gzip-bomb"],
+)
+def test_a_peer_cannot_keep_a_pull_going_or_fill_the_disk(case: Case, peer: FakePeer, error: str, gets: int) -> None:
+    size = _log_size(case)
+    with pytest.raises(sync_client.SyncError, match=error):
+        _sync_with(case, peer, push=False)
+    assert peer.count("GET /bundles/") == gets
+    assert _log_size(case) == size
+    assert not list((case.blobs.tmp / "sync").iterdir()), "nothing of it is left on the disk"
+
+
+def test_the_wait_for_a_push_import_is_bounded(case: Case) -> None:
+    _add(case, "an item the peer lacks")
+    peer = FakePeer()  # answers 202 to every import request, for ever
+    with pytest.raises(sync_client.SyncError, match="still importing after"):
+        _sync_with(case, peer, pull=False, import_wait=0.2)
+    assert 1 <= peer.count("POST /uploads/") <= 3
+
+
+def test_an_origin_the_peer_holds_as_forked_is_not_sent(case: Case) -> None:
+    _add(case, "an item the peer would lack, were it taking this origin")
+    held = origins.state(case)["origins"][case.log.origin]
+    peer = FakePeer(origins_state={case.log.origin: {**held, "size": 1, "forked": True}})
+    report = _sync_with(case, peer, pull=False)
+    assert report.pushed is None and peer.count("POST /uploads") == 0
+
+
+# -- the server's bounds, and what an import leaves behind ---------------------------------------------
+
+
+def test_the_server_bounds_uploads_and_spools(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    served = _serve(case)
+    _add(case, "held here, asked for by the caller")
+    auth = {"Authorization": f"Bearer {served.token}"}
+    incoming = case.blobs.tmp / "sync-in"
+    try:
+        with httpx.Client(base_url=served.url + "/sync/v1", headers=auth, timeout=10) as http:
+
+            def announce(size: int = 3, bundle_size: int = 3) -> httpx.Response:
+                return http.post("/uploads", json={"size": size, "sha256": "0" * 64, "bundle_size": bundle_size})
+
+            # Room is counted beside what the uploads already open still need, not afresh for each.
+            free = shutil.disk_usage(case.blobs.tmp).free
+            big = (free - web_sync.DISK_MARGIN) // 4
+            if not 0 < big <= web_sync.MAX_BUNDLE_BYTES:
+                pytest.skip("this disk is too full or too large for the room test")
+            first = announce(big, big)  # needs three quarters of what there is room for
+            assert first.status_code == 201, first.text
+            second = announce(big, big)
+            assert second.status_code == 507 and "free disk" in second.text
+
+            # One account has at most MAX_UPLOADS open; one left idle is given up for the next.
+            opened = [first.json()["id"]] + [announce().json()["id"] for _ in range(web_sync.MAX_UPLOADS - 1)]
+            refused = announce()
+            assert refused.status_code == 429 and "uploads open" in refused.text
+            idle = incoming / f"{opened[1]}.json"
+            old = idle.stat().st_mtime - web_sync.UPLOAD_IDLE_SECONDS - 60
+            os.utime(idle, (old, old))
+            assert announce().status_code == 201
+            assert http.get(f"/uploads/{opened[1]}").status_code == 404, "the idle upload was given up"
+
+            # A disk that fills during an upload: 507, and nothing of that chunk written.
+            monkeypatch.setattr(web_sync, "DISK_FLOOR", 1 << 62)
+            full = http.put(f"/uploads/{opened[2]}", content=b"abc", headers={"Upload-Offset": "0"})
+            assert full.status_code == 507 and "nearly full" in full.text
+            assert http.get(f"/uploads/{opened[2]}").json()["offset"] == 0
+            monkeypatch.undo()
+
+            # The same request for a bundle while nothing changed here gets the same spool file, not another.
+            made = http.post("/bundles", json={"have": {}})
+            assert made.status_code == 201
+            assert http.post("/bundles", json={"have": {}}).json() == made.json()
+            assert len(list((case.blobs.tmp / "sync-out").glob("*.gz"))) == 1
+            # Room is checked before a bundle is written.
+            monkeypatch.setattr(web_sync, "DISK_MARGIN", 1 << 62)
+            no_room = http.post("/bundles", json={"have": {case.log.origin: 1}})
+            assert no_room.status_code == 507 and "free disk" in no_room.text
+            monkeypatch.undo()
+            # An account writes at most MAX_SPOOLING bundles at once.
+            with contextlib.ExitStack() as busy:
+                for _ in range(web_sync.MAX_SPOOLING):
+                    busy.enter_context(web_sync._spooling_slot(case, "investigator1"))
+                crowded = http.post("/bundles", json={"have": {case.log.origin: 1}})
+            assert crowded.status_code == 429 and "being written" in crowded.text
+            assert http.post("/bundles", json={"have": {case.log.origin: 1}}).status_code == 201
+    finally:
+        served.stop()
+    assert verify_case(case).ok
+
+
+def test_an_import_that_cannot_keep_its_outcome_is_not_awaited_for_ever(case: Case, tmp_path: Path) -> None:
+    served = _serve(case)
+    auth = {"Authorization": f"Bearer {served.token}"}
+    plain, packed = tmp_path / "b.bundle", tmp_path / "b.gz"
+    have = {name: o.size for name, o in origins.held(case).items()}
+    info = bundles.export_bundle(case, plain, have=have, recipients=None, for_archive=case.log.origin)
+    size, digest = sync_client.pack(plain, packed)
+    try:
+        with httpx.Client(base_url=served.url + "/sync/v1", headers=auth, timeout=20) as http:
+            upload = http.post("/uploads", json={"size": size, "sha256": digest, "bundle_size": info.size}).json()
+            where = f"/uploads/{upload['id']}"
+            assert http.put(where, content=packed.read_bytes(), headers={"Upload-Offset": "0"}).status_code == 200
+            done = case.blobs.tmp / "sync-in" / f"{upload['id']}.done.json"
+            done.mkdir()  # where the outcome goes cannot be written
+            ended = http.post(where + "/import", params={"wait": 15})
+            assert ended.status_code == 500 and "ask again" in ended.text
+            assert web_sync.incoming_path(case, upload["id"]) not in web_sync._running
+            done.rmdir()
+            again = http.post(where + "/import", params={"wait": 15})  # imported again, and answered this time
+            assert again.status_code == 200 and again.json()["nothing_new"] is True
+            assert http.post(where + "/import").json() == again.json()
+    finally:
+        served.stop()
+    assert verify_case(case).ok
+
+
+def _reader_done(case: Case, sha: str) -> bool:
+    return text_store.unread(case, [sha]) == []
+
+
+def test_what_a_sync_brings_is_analysed_and_its_peer_kept_as_a_claim(
+    two_archives: tuple[Served, Served], cli: Cli, tmp_path: Path
+) -> None:
+    a, b = two_archives
+    pushed = a.case.add_bytes(b"Testimony sent by sync: 40 people detained", actor="tester", original_name="t.txt")
+    _sync(a.case, b.url, b.token)
+    for thread in list(web_sync._running.values()):  # the import's thread analyses the new items, then ends
+        thread.join(120)
+    assert _reader_done(b.case, pushed.sha256), "the pushed text was read at the peer"
+    with b.case.engine.connect() as conn:
+        [claimed] = conn.execute(select(Transfer.peer).where(Transfer.kind == "sync")).scalars().all()
+    assert claimed == f"client (announced archive {a.case.log.origin})"
+
+    token_file = tmp_path / "token"
+    token_file.write_text(b.token)
+    pulled = b.case.add_bytes(b"Testimony fetched by sync: the square", actor="tester", original_name="p.txt")
+    cli("sync", a.case.path, b.url, "--token-file", token_file)
+    assert _reader_done(a.case, pulled.sha256), "the pulled text was read here"
+    skipped = b.case.add_bytes(b"Testimony fetched without the media step", actor="tester", original_name="q.txt")
+    cli("sync", a.case.path, b.url, "--token-file", token_file, "--no-media")
+    assert skipped.sha256 in _digests(a.case) and not _reader_done(a.case, skipped.sha256)
+    with a.case.engine.connect() as conn:
+        peers = set(conn.execute(select(Transfer.peer).where(Transfer.kind == "sync")).scalars())
+    assert peers == {f"{b.url} (announced archive {b.case.log.origin})"}
+    assert verify_case(a.case).ok and verify_case(b.case).ok
