@@ -123,7 +123,10 @@ def _run_child(path: Path, digests: list[str]) -> str:
             child.join()
             logger.error("media scan after intake of %d item(s) timed out after %.0f s", len(digests), TIMEOUT_S)
             return "timeout"
-        answer = receiving.recv() if receiving.poll() else None
+        try:
+            answer = receiving.recv() if receiving.poll() else None
+        except EOFError:  # the child died without answering: the pipe reads as ready, then empty
+            answer = None
     finally:
         receiving.close()
     if not isinstance(answer, tuple) or not answer:
