@@ -338,7 +338,7 @@ def make_case(path: Path, clients: int, database_url: str | None) -> list[str]:
     if proc.returncode != 0:
         raise SystemExit(f"factfinder init failed: {proc.stderr.strip()[-2000:]}")
     with Case.open(path) as case:
-        openrosa.add_form(case, FORM.read_bytes(), actor="bench")
+        openrosa.add_form(case, FORM.read_bytes(), actor="bench", campaign="benchmark")
         return [
             openrosa.add_app_user(case, f"phone-{k:02d}", campaign="benchmark", form_ids=[FORM_ID])[1]
             for k in range(clients)

@@ -34,6 +34,24 @@ app.add_typer(odk_app, name="odk")
 ServerOpt = Annotated[
     str, typer.Option("--server", help="The address devices reach this server at, for the printed link.")
 ]
+PassphraseFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="A file holding the private key's passphrase (its first line) [default: ask, at a terminal].",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _passphrase(file: Path | None, *, confirm: bool = False) -> bytes | None:
+    """The passphrase from ``--passphrase-file`` (its line end dropped), else asked for at a terminal, else None."""
+    if file is not None:
+        return file.read_bytes().split(b"\n", 1)[0].removesuffix(b"\r")
+    if sys.stdin.isatty():
+        return str(typer.prompt("passphrase", hide_input=True, confirmation_prompt=confirm)).encode()
+    return None
 
 
 @form_app.command("add")
@@ -45,9 +63,24 @@ def form_add(
         list[Path] | None,
         typer.Option("--media", help="A media file the form names (repeat).", exists=True, dir_okay=False),
     ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="The campaign whose app users may use the form.")
+    ] = None,
+    encrypt_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--encrypt-to",
+            help="An RSA public key (PEM, from 'odk keygen'): devices encrypt every filled form to it.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     actor: ActorOpt = None,
 ) -> None:
     """Add a form (or a new version of one): its XForm and media become items of the case."""
+    from factfinder.intake import odkcrypto
+
+    key = odkcrypto.public_key_for_form(encrypt_to.read_bytes()) if encrypt_to is not None else None
     with Case.open(case_dir) as case:
         form, new = openrosa.add_form(
             case,
@@ -55,7 +88,11 @@ def form_add(
             actor=actor or config.default_actor(),
             original_name=file.name,
             media=[(m.name, m.read_bytes()) for m in media or []],
+            campaign=campaign,
+            public_key_b64=key,
         )
+        with case.blobs.open(form.item_sha256) as f:
+            identifying = [] if form.encrypted else openrosa.identifying_fields(f.read())
     what = "added" if new else "already here"
     encrypted = ", encrypted submissions" if form.encrypted else ""
     out.print(
@@ -63,6 +100,13 @@ def form_add(
         f" (item {form.item_sha256[:12]})",
         markup=False,
     )
+    if identifying:
+        err.print(
+            f"warning: form {form.form_id} asks who or how to reach someone ({', '.join(identifying)}) but is not"
+            " encrypted: its answers are stored in clear. Make a key pair with 'factfinder odk keygen' and add"
+            " the form again, with a new version, with --encrypt-to.",
+            markup=False,
+        )
 
 
 @form_app.command("list")
@@ -82,6 +126,7 @@ def form_list(
                 "version": f.version,
                 "title": f.title,
                 "state": f.state,
+                "campaign": f.campaign,
                 "encrypted": f.encrypted,
                 "item_sha256": f.item_sha256,
                 "media": list(f.media),
@@ -90,12 +135,13 @@ def form_list(
         ]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("form id", "version", "title", "state", "encrypted", "item", "media")
+    table = Table("form id", "version", "title", "campaign", "state", "encrypted", "item", "media")
     for f in forms:
         table.add_row(
             escape(f.form_id),
             escape(f.version),
             escape(f.title),
+            escape(f.campaign or ""),
             f.state,
             "yes" if f.encrypted else "",
             f.item_sha256[:12],
@@ -112,9 +158,15 @@ def _set_state(case_dir: Path, form_id: str, state: str) -> None:
 
 @form_app.command("close")
 @fails_cleanly
-def form_close(case_dir: CaseDir, form_id: Annotated[str, typer.Argument(help="The form id.")]) -> None:
-    """Close a form: devices no longer see it, and its submissions are refused."""
-    _set_state(case_dir, form_id, "closed")
+def form_close(
+    case_dir: CaseDir,
+    form_id: Annotated[str, typer.Argument(help="The form id.")],
+    refuse: Annotated[
+        bool, typer.Option("--refuse", help="Refuse submissions too, even those devices queued before.")
+    ] = False,
+) -> None:
+    """Close a form: devices no longer see it; what they queued still arrives (unless --refuse)."""
+    _set_state(case_dir, form_id, "closed" if refuse else "closing")
 
 
 @form_app.command("open")
@@ -235,15 +287,48 @@ def submissions(
 def decrypt(
     case_dir: CaseDir,
     key: Annotated[Path, typer.Option("--key", help="The form's RSA private key (PEM).", exists=True, dir_okay=False)],
+    passphrase_file: PassphraseFileOpt = None,
     actor: ActorOpt = None,
 ) -> None:
     """Decrypt the complete encrypted submissions into working copies (the ciphertext stays as received)."""
     from factfinder.intake import odkcrypto
 
+    pem = key.read_bytes()
+    passphrase = _passphrase(passphrase_file) if odkcrypto.private_key_is_encrypted(pem) or passphrase_file else None
     with Case.open(case_dir) as case:
-        report = odkcrypto.decrypt_case_submissions(case, key.read_bytes(), actor=actor or config.default_actor())
+        report = odkcrypto.decrypt_case_submissions(
+            case, pem, actor=actor or config.default_actor(), password=passphrase
+        )
     out.print(f"{len(report.decrypted)} submission(s) decrypted, {report.copies} working copies added", markup=False)
     for instance_id, reason in report.failed:
         err.print(f"not decrypted: {instance_id}: {reason}", markup=False)
     if report.failed:
         raise typer.Exit(1)
+
+
+@odk_app.command("keygen")
+@fails_cleanly
+def keygen(
+    out_prefix: Annotated[Path, typer.Argument(help="Writes OUT_PREFIX-private.pem and OUT_PREFIX-public.pem.")],
+    passphrase_file: PassphraseFileOpt = None,
+    bits: Annotated[int, typer.Option("--bits", help="The RSA key's size.")] = 3072,
+) -> None:
+    """Make a key pair for encrypted forms: the public key goes into forms, the private one stays offline."""
+    from factfinder.intake import odkcrypto
+    from factfinder.vault import keys
+
+    private_path = out_prefix.with_name(out_prefix.name + "-private.pem")
+    public_path = out_prefix.with_name(out_prefix.name + "-public.pem")
+    for path in (private_path, public_path):
+        if path.exists():
+            raise FileExistsError(17, "exists already; not overwritten", str(path))
+    passphrase = _passphrase(passphrase_file, confirm=True)
+    if not passphrase:
+        err.print("error: the private key needs a passphrase: give --passphrase-file, or run at a terminal")
+        raise typer.Exit(2)
+    private, public = odkcrypto.generate_key_pair(passphrase, bits)
+    keys.write_secret(private_path, private.decode("ascii"))
+    with open(public_path, "xb") as f:
+        f.write(public)
+    out.print(f"private key (keep it offline, with its passphrase): {private_path}", markup=False)
+    out.print(f"public key (for 'odk form add --encrypt-to'): {public_path}", markup=False)

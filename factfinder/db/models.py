@@ -540,7 +540,7 @@ class OdkForm(Base):
     public_key: Mapped[str | None] = mapped_column(Text)  # base64 RSA public key the form carries
     # open; closing (not listed, still takes what devices queued); closed (refuses submissions)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
-    campaign: Mapped[str | None] = mapped_column(String(255))  # None: open to app users of any campaign
+    campaign: Mapped[str | None] = mapped_column(String(255))  # None: only app users without a campaign see it
     actor: Mapped[str] = mapped_column(String(255), nullable=False)
     at_vault_clock: Mapped[str] = mapped_column(String(40), nullable=False)
 

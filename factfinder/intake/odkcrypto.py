@@ -45,6 +45,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from sqlalchemy import and_, select
@@ -261,6 +262,36 @@ def public_key_for_form(public_key_pem: PublicKeyInput) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(der).decode("ascii")
+
+
+def generate_key_pair(passphrase: bytes, bits: int = 3072) -> tuple[bytes, bytes]:
+    """A new RSA key pair for an encrypted form: (private PEM encrypted with ``passphrase``, public PEM).
+
+    The private key stays with the investigators, never on the intake server; the passphrase protects it on a
+    seized laptop or a backup. The public key goes into the form (``odk form add --encrypt-to``)."""
+    if not passphrase:
+        raise OdkCryptoError("the private key needs a passphrase")
+    if bits < MIN_RSA_BITS:
+        raise OdkCryptoError(f"an RSA key for ODK forms needs at least {MIN_RSA_BITS} bits")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def private_key_is_encrypted(private_key_pem: bytes) -> bool:
+    """Whether a PEM private key needs a passphrase to open (so the CLI knows whether to ask for one)."""
+    try:
+        serialization.load_pem_private_key(private_key_pem, None)
+    except TypeError:
+        return True
+    except (ValueError, UnsupportedAlgorithm):
+        return False  # not a key at all: loading it says so, with the passphrase or without
+    return False
 
 
 def _oaep(mgf_hash: hashes.HashAlgorithm) -> asym.OAEP:

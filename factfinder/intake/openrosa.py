@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -61,6 +61,8 @@ FORM_CHANNEL = "openrosa-form"
 REALM = "factfinder"  # the HTTP Digest realm; part of every app user's stored HA1, so never changed
 MEDIA_PREFIX = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>]+)")
 MAX_XML_BYTES = 10 << 20  # a submission's XML; its media come as separate parts
+MAX_DEPTH = 200  # elements nested in a submission; a form's groups and repeats nest a dozen deep at most
+STATES = ("open", "closing", "closed")  # closing: no longer listed, still takes what devices queued
 
 
 class OpenRosaError(IntakeError):
@@ -79,8 +81,15 @@ class FormNotOpen(OpenRosaError):
     status = 409
 
 
-class FormNotAllowed(OpenRosaError):
-    status = 403
+class FormNotAllowed(FormNotFound):
+    """A form this device may not use: answered exactly as a form that does not exist, so a device
+    learns nothing of the forms of other campaigns."""
+
+
+class EditTargetNotFound(OpenRosaError):
+    """An edit names (in ``deprecatedID``) a submission that is not here, or not one this device sent."""
+
+    status = 404
 
 
 class SubmissionConflict(OpenRosaError):
@@ -120,6 +129,7 @@ class FormInfo:
     encrypted: bool
     state: str
     media: tuple[str, ...]
+    campaign: str | None = None  # None: for app users without a campaign (and for every team account)
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,69 @@ def xlsform_to_xform(data: bytes) -> bytes:
     return str(result.xform).encode("utf-8")
 
 
+SENSITIVE_WORDS = ("contact", "phone", "name", "sensitive")
+
+
+def identifying_fields(data: bytes) -> list[str]:
+    """The questions of an XForm that look as if they ask who a witness is or how to reach them.
+
+    A question counts when its name, its hint (in any language) or its
+    label says ``contact``, ``phone``, ``name`` or ``sensitive``: a warning's
+    heuristic, not a classifier. Answers to such questions are stored in
+    clear unless the form is encrypted."""
+    root = _parse_xml(data, "form")
+    found: list[str] = []
+
+    def flag(field: str) -> None:
+        if field and field not in found:
+            found.append(field)
+
+    for element in root.iter():
+        tag = _local(element.tag)
+        if tag == "bind":
+            field = (element.get("nodeset") or "").rsplit("/", 1)[-1]
+            if any(w in field.lower() for w in SENSITIVE_WORDS):
+                flag(field)
+        elif tag == "text" and (element.get("id") or "").endswith((":hint", ":label")):
+            words = " ".join(t for t in element.itertext()).lower()
+            if any(w in words for w in ("contact", "phone", "sensitive")):
+                flag((element.get("id") or "").rsplit(":", 1)[0].rsplit("/", 1)[-1])
+    return found
+
+
+_SUBMISSION_TAG = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)submission(?=[\s/>])")
+_MODEL_END = re.compile(rb"</((?:[A-Za-z_][\w.-]*:)?)model\s*>")
+
+
+def with_public_key(data: bytes, public_key_b64: str) -> bytes:
+    """The XForm with ``<submission base64RsaPublicKey="...">``: ODK Collect then encrypts every filled form.
+
+    Rewritten as text, not re-serialised, so that every other byte (and every
+    namespace prefix an XPath in the form relies on) stays as it was; the
+    result is parsed again and must carry exactly this key. A form that
+    already carries this key is returned as it is; another key is refused."""
+    parsed = parse_xform(data)
+    if parsed.public_key is not None:
+        if parsed.public_key == public_key_b64:
+            return data
+        raise OpenRosaError("the form already carries another encryption key: remove it first, or use that key")
+    attribute = f' base64RsaPublicKey="{public_key_b64}"'.encode()
+    tags = list(_SUBMISSION_TAG.finditer(data))
+    if len(tags) == 1:
+        result = data[: tags[0].end()] + attribute + data[tags[0].end() :]
+    elif not tags:
+        ends = list(_MODEL_END.finditer(data))
+        if len(ends) != 1:
+            raise OpenRosaError("the form's <model> cannot be found to add the encryption key")
+        prefix = ends[0].group(1)
+        result = data[: ends[0].start()] + b"<" + prefix + b"submission" + attribute + b"/>" + data[ends[0].start() :]
+    else:
+        raise OpenRosaError("the form has more than one <submission> element")
+    if parse_xform(result).public_key != public_key_b64:
+        raise OpenRosaError("the encryption key could not be added to this form safely")
+    return result
+
+
 def add_form(
     case: Case,
     data: bytes,
@@ -207,17 +280,28 @@ def add_form(
     actor: str,
     original_name: str | None = None,
     media: Sequence[tuple[str, bytes]] = (),
+    campaign: str | None = None,
+    public_key_b64: str | None = None,
 ) -> tuple[FormInfo, bool]:
     """Record an XForm (or an XLSForm, converted) and its media files; return the form and whether it is new.
 
     The same bytes again change nothing; another form under a version already
     held is refused (a changed form must carry a new version, as Collect
     caches forms by id and version). Media files the form names must all be given.
+    ``campaign`` puts the form in a campaign (a new version without one keeps
+    the campaign of the version before); ``public_key_b64`` (see
+    :func:`factfinder.intake.odkcrypto.public_key_for_form`) makes it an
+    encrypted form, and the recorded item is that encrypted variant.
     """
     if data[:4] == b"PK\x03\x04":  # an .xlsx workbook (a zip), not XML
         data = xlsform_to_xform(data)
         original_name = (original_name or "form").rsplit(".", 1)[0] + ".xml"
+    if public_key_b64 is not None:
+        data = with_public_key(data, public_key_b64)
     parsed = parse_xform(data)
+    campaign = (campaign or "").strip() or None
+    if campaign is not None and (len(campaign) > 255 or not campaign.isprintable()):
+        raise OpenRosaError("a campaign's name must be printable and at most 255 characters")
     given = {clean_filename(name) or "": content for name, content in media}
     missing = [m for m in parsed.media if m not in given]
     if missing:
@@ -228,6 +312,10 @@ def add_form(
     sha = hashlib.sha256(data).hexdigest()
     with Session(case.engine) as s:
         held = s.scalar(select(OdkForm).where(OdkForm.form_id == parsed.form_id, OdkForm.version == parsed.version))
+        before = s.scalar(select(OdkForm).where(OdkForm.form_id == parsed.form_id).order_by(OdkForm.id.desc()).limit(1))
+        if campaign is None and before is not None:
+            campaign = before.campaign
+        state = before.state if before is not None else "open"
         if held is not None:
             if held.item_sha256 == sha:
                 return _form_info(held, parsed.media), False
@@ -266,7 +354,8 @@ def add_form(
             item_sha256=sha,
             encrypted=parsed.public_key is not None,
             public_key=parsed.public_key,
-            state="open",
+            state=state,
+            campaign=campaign,
             actor=actor,
             at_vault_clock=at.scalar_one(),
         )
@@ -277,12 +366,14 @@ def add_form(
     except IntegrityError:
         raise OpenRosaError(f"form {parsed.form_id} version {parsed.version!r} was added meanwhile") from None
     return FormInfo(
-        row["id"], parsed.form_id, parsed.version, parsed.title, sha, row["encrypted"], "open", parsed.media
+        row["id"], parsed.form_id, parsed.version, parsed.title, sha, row["encrypted"], state, parsed.media, campaign
     ), True
 
 
 def _form_info(row: OdkForm, media: tuple[str, ...]) -> FormInfo:
-    return FormInfo(row.id, row.form_id, row.version, row.title, row.item_sha256, row.encrypted, row.state, media)
+    return FormInfo(
+        row.id, row.form_id, row.version, row.title, row.item_sha256, row.encrypted, row.state, media, row.campaign
+    )
 
 
 @lru_cache(maxsize=256)
@@ -339,9 +430,13 @@ def form_media(case: Case, form: FormInfo) -> list[FormMedia]:
 
 
 def set_form_state(case: Case, form_id: str, state: str) -> int:
-    """Open or close a form (every version): a closed form is not listed and takes no submissions."""
-    if state not in ("open", "closed"):
-        raise OpenRosaError("a form is either open or closed")
+    """Set a form's state (every version), as ODK Central names them.
+
+    ``open``: listed and taking submissions. ``closing``: no longer listed or
+    served, but still taking submissions, so what devices queued during a
+    blackout still arrives. ``closed``: refusing submissions too (409)."""
+    if state not in STATES:
+        raise OpenRosaError(f"a form's state is one of: {', '.join(STATES)}")
     with dbengine.write_transaction(case.engine) as conn:
         changed = conn.execute(update(OdkForm).where(OdkForm.form_id == form_id).values(state=state)).rowcount
     if not changed:
@@ -363,7 +458,15 @@ class AppUser:
     revoked: bool
     created_at_vault_clock: str
 
-    def may_use(self, form_id: str) -> bool:
+    def may_use(self, form_id: str, form_campaign: str | None) -> bool:
+        """Whether this device may see, download and fill a form.
+
+        An app user with a campaign uses the forms of that campaign; a list
+        of forms, if it was given, narrows that further (a form must be in
+        both). One without a campaign uses the forms of its list, or, with no
+        list, every form."""
+        if self.campaign is not None and form_campaign != self.campaign:
+            return False
         return self.form_ids is None or form_id in self.form_ids
 
 
@@ -388,11 +491,17 @@ def add_app_user(
     name = name.strip()
     if not name or len(name) > 255 or not name.isprintable() or ":" in name or '"' in name:
         raise AppUserError("an app user's name must be printable, at most 255 characters, without : or \"")
+    if name.lower().startswith("account "):  # how a team account's submissions are marked
+        raise AppUserError("an app user's name cannot start with 'account '")
+    campaign = (campaign or "").strip() or None
     with Session(case.engine) as s:
-        known = set(s.scalars(select(OdkForm.form_id)))
-    unknown = sorted(set(form_ids) - known)
+        known = {r.form_id: r.campaign for r in s.scalars(select(OdkForm).order_by(OdkForm.id))}  # latest wins
+    unknown = sorted(set(form_ids) - set(known))
     if unknown:
         raise AppUserError(f"no such form: {', '.join(unknown)}")
+    outside = sorted(f for f in set(form_ids) if campaign is not None and known[f] != campaign)
+    if outside:
+        raise AppUserError(f"not forms of campaign {campaign!r}: {', '.join(outside)}")
     token = secrets.token_urlsafe(32)
     try:
         with dbengine.write_transaction(case.engine) as conn:
@@ -401,7 +510,7 @@ def add_app_user(
                     name=name,
                     token_sha256=_token_digest(token),
                     digest_ha1=digest_ha1(name, token),
-                    campaign=campaign or None,
+                    campaign=campaign,
                     form_ids=json.dumps(sorted(set(form_ids))) if form_ids else None,
                     revoked=False,
                     created_at_vault_clock=custody.vault_clock(),
@@ -470,6 +579,17 @@ def parse_submission(data: bytes) -> ParsedSubmission:
     if len(data) > MAX_XML_BYTES:
         raise OpenRosaError(f"the submission's XML is larger than {MAX_XML_BYTES >> 20} MiB")
     root = _parse_xml(data, "submission")
+    texts: dict[str, set[str]] = {}
+    stack: list[tuple[Element, str, int]] = [(root, "", 0)]  # a loop, not recursion: depth is the sender's choice
+    while stack:
+        element, path, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            raise OpenRosaError(f"the submission's XML nests elements more than {MAX_DEPTH} deep: no form does that")
+        for child in element:
+            sub = f"{path}/{_local(child.tag)}" if path else _local(child.tag)
+            if child.text and child.text.strip():
+                texts.setdefault(sub, set()).add(child.text.strip())
+            stack.append((child, sub, depth + 1))
     meta: dict[str, str] = {}
     for child in root:
         if _local(child.tag) == "meta":
@@ -483,16 +603,6 @@ def parse_submission(data: bytes) -> ParsedSubmission:
     if not form_id:
         raise OpenRosaError("the submission does not say which form it answers (no id attribute on its root)")
     encrypted = is_encrypted_envelope(data)  # ODK's envelope: kept as received, decrypted into copies later
-    texts: dict[str, set[str]] = {}
-
-    def walk(element: Element, path: str) -> None:
-        for child in element:
-            sub = f"{path}/{_local(child.tag)}" if path else _local(child.tag)
-            if child.text and child.text.strip():
-                texts.setdefault(sub, set()).add(child.text.strip())
-            walk(child, sub)
-
-    walk(root, "")
     envelope: list[str] = []
     if encrypted:
         envelope = [t for p in ("media/file", "encryptedXmlFile") for t in sorted(texts.get(p, ()))]
@@ -537,7 +647,7 @@ class Outcome:
     recorded: tuple[Recorded, ...]
     complete: bool
     missing: tuple[str, ...]
-    ignored: int  # uploaded files the XML does not name (ODK Central ignores them too)
+    unnamed: tuple[str, ...] = ()  # files sent that the XML does not name: kept as items of their own
 
     @property
     def files(self) -> tuple[Recorded, ...]:
@@ -567,11 +677,12 @@ class _Raced(Exception):
 def _check_form(case: Case, parsed: ParsedSubmission, app_user: AppUser | None) -> tuple[OdkForm, ParsedForm]:
     with Session(case.engine) as s:
         versions = list(s.scalars(select(OdkForm).where(OdkForm.form_id == parsed.form_id).order_by(OdkForm.id)))
+    not_here = f"this server has no form {parsed.form_id!r}: download the forms again"
     if not versions:
-        raise FormNotFound(f"this server has no form {parsed.form_id!r}: download the forms again")
-    if app_user is not None and not app_user.may_use(parsed.form_id):
-        raise FormNotAllowed(f"this device may not submit to form {parsed.form_id!r}")
-    if versions[-1].state != "open":
+        raise FormNotFound(not_here)
+    if app_user is not None and not app_user.may_use(parsed.form_id, versions[-1].campaign):
+        raise FormNotAllowed(not_here)  # the same answer as for no form: nothing to learn about other campaigns
+    if versions[-1].state == "closed":
         raise FormNotOpen(f"form {parsed.form_id!r} is closed and takes no more submissions")
     row = next((v for v in versions if v.version == parsed.version), None)
     if row is None:
@@ -608,7 +719,8 @@ def receive(case: Case, incoming: Incoming) -> Outcome:
 
     The XML is read and its form checked before any file is stored, so a
     refused submission leaves nothing behind; files stored but not recorded
-    (already held, or named by nothing in the XML) are removed again.
+    (already held) are removed again. Files the XML does not name are kept
+    as items of their own, with a note saying so (see :class:`Outcome`).
     """
     xml_sha = hashlib.sha256(incoming.xml).hexdigest()
     parsed = parse_submission(incoming.xml)
@@ -659,6 +771,53 @@ def _held(conn: Connection, instance_id: str) -> tuple[int, str, dict[str, str |
     return found[0], found[1], attachments
 
 
+def _check_edit(conn: Connection, parsed: ParsedSubmission, incoming: Incoming) -> None:
+    """An edit must replace a submission that is here, of the same form, not yet replaced, and (for an app
+    user) one this device sent: otherwise a seized phone could mark anyone's testimony as superseded.
+
+    A submission not here and another device's submission get the same answer (404), so nothing is learnt
+    of what others sent; the device keeps the edit and may send it again once the original has arrived."""
+    if not parsed.deprecated_id:
+        return
+    target = conn.execute(
+        select(OdkSubmission.form_id, OdkSubmission.submitter).where(OdkSubmission.instance_id == parsed.deprecated_id)
+    ).first()
+    if target is None or (incoming.app_user is not None and target.submitter != incoming.submitter):
+        raise EditTargetNotFound(
+            f"the submission this edit replaces ({parsed.deprecated_id}) is not here: send it first"
+        )
+    if target.form_id != parsed.form_id:
+        raise SubmissionConflict(f"the submission this edit replaces ({parsed.deprecated_id}) answers another form")
+    replaced = conn.execute(
+        select(OdkSubmission.instance_id).where(OdkSubmission.deprecated_id == parsed.deprecated_id)
+    ).scalar()
+    if replaced is not None:
+        raise SubmissionConflict(
+            f"submission {parsed.deprecated_id} was already replaced by the edit {replaced}: edit that one instead"
+        )
+
+
+def _not_held(case: Case, names: Iterable[str], uploads: dict[str, StoredBlob]) -> list[str]:
+    """Of these uploads, those whose bytes the case does not hold yet (a device's retry adds nothing twice)."""
+    names = list(names)
+    if not names:
+        return []
+    with Session(case.engine) as s:
+        held = set(s.scalars(select(Item.sha256).where(Item.sha256.in_([uploads[n].sha256 for n in names]))))
+    return [n for n in names if uploads[n].sha256 not in held]
+
+
+def _extra_receipt(blob: StoredBlob, name: str, note: str, parsed: ParsedSubmission, source: str) -> NewReceipt:
+    return NewReceipt(
+        blob=blob,
+        channel=CHANNEL,
+        source=source,
+        note=note,
+        original_name=name,
+        collected_at_claimed=parsed.started_at,
+    )
+
+
 def _receive_once(
     case: Case,
     incoming: Incoming,
@@ -670,8 +829,23 @@ def _receive_once(
 ) -> Outcome:
     with case.engine.connect() as conn:
         held = _held(conn, parsed.instance_id)
+        if held is None:
+            _check_edit(conn, parsed, incoming)  # again inside the transaction below, against a race
     source = f"OpenRosa submission (form {parsed.form_id}, app user {incoming.submitter})"
-    ignored = len([n for n in uploads if n not in named])
+    # Files the XML does not name are kept as items of their own (a device's stray or a renamed file), never
+    # thrown away while the device is told thank you; so is a second, different file under a name already held.
+    unnamed = [n for n in uploads if n not in named]
+    stray_note = f"sent with submission {parsed.instance_id} but not named by its XML"
+
+    def apart(names: list[str], note: Callable[[str], str], taken: set[str]) -> list[NewReceipt]:
+        """Receipts for files kept apart: not already held, and each bytes once in the batch (``taken``)."""
+        kept = []
+        for n in _not_held(case, names, uploads):
+            if uploads[n].sha256 not in taken:
+                taken.add(uploads[n].sha256)
+                kept.append(_extra_receipt(uploads[n], n, note(n), parsed, source))
+        return kept
+
     if held is not None:
         sub_id, held_sha, attachments = held
         if held_sha != xml_sha:
@@ -680,24 +854,31 @@ def _receive_once(
                 "an edit must carry a new instanceID and name this one as its deprecatedID"
             )
         to_add: list[str] = []
+        clashing: list[str] = []
         for name, blob in uploads.items():
             if name not in attachments:
                 continue
             if attachments[name] is None:
                 to_add.append(name)
             elif attachments[name] != blob.sha256:
-                raise SubmissionConflict(f"another file named {name!r} is already held for this submission")
-        if not to_add:
+                clashing.append(name)
+        taken = {uploads[n].sha256 for n in to_add}
+        extras = apart(
+            clashing, lambda n: f"a second, different file named {n} for submission {parsed.instance_id}", taken
+        ) + apart(unnamed, lambda n: stray_note, taken)
+        if not to_add and not extras:
+            if clashing:
+                raise SubmissionConflict(f"another file named {clashing[0]!r} is already held for this submission")
             missing = tuple(n for n, sha in attachments.items() if sha is None)
-            return Outcome("unchanged", parsed.instance_id, parsed.form_id, (), not missing, missing, ignored)
-        receipts = [_attachment_receipt(uploads[n], n, parsed, source) for n in to_add]
+            return Outcome("unchanged", parsed.instance_id, parsed.form_id, (), not missing, missing, tuple(unnamed))
+        receipts = [_attachment_receipt(uploads[n], n, parsed, source) for n in to_add] + extras
         state: dict[str, Any] = {}
 
         def fill(conn: Connection, recorded: list[Recorded]) -> None:
             now = _held(conn, parsed.instance_id)
             if now is None or now[2] != attachments:
                 raise _Raced
-            for name, r in zip(to_add, recorded, strict=True):
+            for name, r in zip(to_add, recorded[: len(to_add)], strict=True):
                 conn.execute(
                     update(OdkAttachment)
                     .where(OdkAttachment.submission_id == sub_id, OdkAttachment.name == name)
@@ -708,9 +889,17 @@ def _receive_once(
             state["missing"] = tuple(left)
 
         recorded = case.record(receipts, actor=_actor(incoming), extra=fill)
+        if clashing:
+            raise SubmissionConflict(
+                f"another file named {clashing[0]!r} is already held for this submission; "
+                "the file sent was kept apart, as a separate item"
+            )
         missing = state["missing"]
-        return Outcome("added", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, ignored)
+        return Outcome(
+            "added", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, tuple(unnamed)
+        )
     arrived = [n for n in named if n in uploads]
+    extras = apart(unnamed, lambda n: stray_note, {uploads[n].sha256 for n in arrived})
     receipts = [
         NewReceipt(
             blob=case.blobs.put_bytes(incoming.xml),
@@ -723,12 +912,14 @@ def _receive_once(
             collected_at_claimed=parsed.started_at,
         ),
         *[_attachment_receipt(uploads[n], n, parsed, source) for n in arrived],
+        *extras,
     ]
     made: dict[str, tuple[str, ...]] = {}
 
     def create(conn: Connection, recorded: list[Recorded]) -> None:
         if _held(conn, parsed.instance_id) is not None:
             raise _Raced
+        _check_edit(conn, parsed, incoming)
         carried = _carried_over(conn, parsed, [n for n in named if n not in uploads])
         missing = made["missing"] = tuple(n for n in named if n not in uploads and n not in carried)
         at = conn.execute(
@@ -748,7 +939,7 @@ def _receive_once(
                 at_vault_clock=at,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        by_name = dict(zip(arrived, recorded[1:], strict=True))
+        by_name = dict(zip(arrived, recorded[1 : 1 + len(arrived)], strict=True))
         if named:
             conn.execute(
                 insert(OdkAttachment),
@@ -765,7 +956,7 @@ def _receive_once(
 
     recorded = case.record(receipts, actor=_actor(incoming), extra=create)
     missing = made["missing"]
-    return Outcome("created", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, ignored)
+    return Outcome("created", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, tuple(unnamed))
 
 
 def _carried_over(conn: Connection, parsed: ParsedSubmission, unsent: list[str]) -> dict[str, tuple[str, int]]:

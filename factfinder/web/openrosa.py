@@ -28,15 +28,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -47,9 +51,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
-from factfinder import accounts
+from factfinder import accounts, config
 from factfinder.intake import openrosa
 from factfinder.permissions import Permission, allows
+from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.errors import VaultError
 from factfinder.web import mediascan
@@ -63,7 +68,6 @@ RESPONSE_NS = "http://openrosa.org/http/response"
 FORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
 NONCE_SECONDS = 30 * 60  # Collect reuses a nonce for a session of sends; a stale one gets a fresh challenge
-_NONCE_KEY = secrets.token_bytes(32)  # per process: a restart makes devices answer one more challenge
 _DIGEST_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
@@ -129,19 +133,109 @@ def _case(request: Request) -> Case:
 
 # -- auth ------------------------------------------------------------------------------------
 
-
-def _nonce(now: float | None = None) -> str:
-    stamp = str(int(now if now is not None else time.time()))
-    mac = hmac.new(_NONCE_KEY, stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{stamp}.{mac}"
+NONCE_KEY_FILE = "openrosa-digest-nonce.key"  # in the case's keys/ folder: every process of the server shares it
+NONCE_BOOK_SIZE = 20_000  # nonces in use remembered at once; one held by each device sending
 
 
-def _nonce_state(nonce: str) -> str:
-    """``fresh``, ``stale`` (ours, but too old) or ``forged``."""
-    stamp = nonce.partition(".")[0]
-    if len(stamp) > 12 or not stamp.isdigit() or not hmac.compare_digest(_nonce(int(stamp)).encode(), nonce.encode()):
-        return "forged"
-    return "fresh" if 0 <= time.time() - int(stamp) <= NONCE_SECONDS else "stale"
+def _nonce_key(case: Case) -> bytes:
+    """The key that signs Digest nonces, derived from a secret in the case's ``keys/`` folder.
+
+    Stored rather than drawn per process, so a nonce stays good across a
+    restart and between the workers of one server. A case copied read-only
+    (no ``keys/`` to write to) falls back to a key for this process only:
+    devices then answer one more challenge after a restart, nothing worse."""
+    path = case.path / config.KEYS_DIR / NONCE_KEY_FILE
+    try:
+        with contextlib.suppress(FileExistsError):
+            keys.write_secret(path, secrets.token_hex(32) + "\n")
+        secret = bytes.fromhex(path.read_text(encoding="utf-8").strip())
+        if len(secret) < 32:
+            raise ValueError("a short nonce key")  # another worker is still writing it: this process's own
+    except (OSError, ValueError):
+        logger.warning("no Digest nonce key in the case's keys/ folder: nonces last only as long as this process")
+        secret = secrets.token_bytes(32)
+    return hmac.new(secret, b"factfinder openrosa digest nonce v1", hashlib.sha256).digest()
+
+
+class NonceBook:
+    """Digest nonces: issued (signed, with their time), and the last nonce count each was used with.
+
+    RFC 7616 §3.4 and §5.5: a server that keeps each nonce's count
+    can refuse a replayed ``Authorization`` header. A header is only good
+    with a nonce count higher than any accepted before under its nonce, and
+    only while the nonce is fresh (``NONCE_SECONDS``). Counts are recorded
+    only after the response is verified, so a stranger's guesses cannot burn
+    a device's nonce. The book is bounded: when it is full the oldest nonces
+    are forgotten and every nonce issued no later than them is then answered
+    as stale (the device answers a new challenge), so forgetting never lets a
+    replay through. The book is per process: with several server workers a
+    captured header could be replayed once to each other worker within the
+    nonce's lifetime; the nonce key is shared so that no device notices them.
+    """
+
+    def __init__(self, key: bytes, size: int = NONCE_BOOK_SIZE) -> None:
+        self._key = key
+        self._size = size
+        self._used: OrderedDict[str, tuple[int, int]] = OrderedDict()  # nonce -> (issued at, last nc)
+        self._floor = -1  # every nonce issued at or before this was forgotten or expired
+        self._lock = threading.Lock()
+
+    def _mac(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self, now: float | None = None) -> str:
+        """A new nonce: its issue time, a random part (each challenge its own nonce) and their MAC."""
+        body = f"{int(now if now is not None else time.time())}.{secrets.token_hex(8)}"
+        return f"{body}.{self._mac(body)}"
+
+    def state(self, nonce: str, now: float | None = None) -> str:
+        """``fresh``, ``stale`` (ours but expired or forgotten) or ``forged`` (not signed by this case's key)."""
+        found = _NONCE.fullmatch(nonce)
+        if found is None or not hmac.compare_digest(self._mac(found["body"]).encode(), found["mac"].encode()):
+            return "forged"
+        issued = int(found["stamp"])
+        age = (now if now is not None else time.time()) - issued
+        if not 0 <= age <= NONCE_SECONDS:
+            return "stale"
+        with self._lock:
+            if nonce not in self._used and issued <= self._floor:
+                return "stale"
+        return "fresh"
+
+    def use(self, nonce: str, count: int, now: float | None = None) -> bool:
+        """Record a verified use of a fresh nonce; False when ``count`` is not higher than the last (a replay)."""
+        issued = int(nonce.partition(".")[0])
+        moment = now if now is not None else time.time()
+        with self._lock:
+            held = self._used.get(nonce)
+            if held is None and issued <= self._floor:
+                return False
+            if held is not None and count <= held[1]:
+                return False
+            self._used[nonce] = (issued, count)
+            self._used.move_to_end(nonce)
+            while self._used and next(iter(self._used.values()))[0] < moment - NONCE_SECONDS:
+                self._used.popitem(last=False)  # expired: refused by its time anyway
+            while len(self._used) > self._size:
+                _, (forgotten, _) = self._used.popitem(last=False)
+                self._floor = max(self._floor, forgotten)
+        return True
+
+
+_NONCE = re.compile(r"(?P<body>(?P<stamp>[0-9]{1,12})\.[0-9a-f]{16})\.(?P<mac>[0-9a-f]{32})")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_NC = re.compile(r"[0-9a-fA-F]{8}")
+_BOOK_LOCK = threading.Lock()
+
+
+def nonce_book(request: Request) -> NonceBook:
+    """This app's nonce book, made on first use with the key from the case folder."""
+    state = request.app.state
+    with _BOOK_LOCK:
+        book: NonceBook | None = getattr(state, "openrosa_nonces", None)
+        if book is None:
+            book = state.openrosa_nonces = NonceBook(_nonce_key(_case(request)))
+    return book
 
 
 def _secure(request: Request) -> bool:
@@ -150,7 +244,7 @@ def _secure(request: Request) -> bool:
 
 def _challenge(request: Request, message: str, *, stale: bool = False) -> Refused:
     """401 with a Digest challenge (and a Basic one where the line is encrypted)."""
-    digest = f'Digest realm="{openrosa.REALM}", qop="auth", algorithm=MD5, nonce="{_nonce()}"'
+    digest = f'Digest realm="{openrosa.REALM}", qop="auth", algorithm=MD5, nonce="{nonce_book(request).issue()}"'
     if stale:
         digest += ", stale=true"
     return Refused(401, message, {"WWW-Authenticate": digest}, basic=_secure(request))
@@ -181,6 +275,10 @@ def _parse_digest(value: str) -> dict[str, str]:
 
 
 def _digest_device(request: Request, value: str) -> Device:
+    """Check a Digest ``Authorization`` (RFC 7616, MD5, ``qop=auth``), refusing a replayed one.
+
+    ``qop=auth`` signs the method and the address, not the body: only TLS
+    keeps a submission from being altered on the way (see docs/intake.md)."""
     params = _parse_digest(value)
     name = params.get("username", "")
     needed = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
@@ -188,23 +286,29 @@ def _digest_device(request: Request, value: str) -> Device:
         raise _challenge(request, "incomplete Digest credentials (qop=auth with MD5 is required)")
     if params.get("algorithm", "MD5").upper() != "MD5":
         raise _challenge(request, "only the MD5 Digest algorithm is offered, as OpenRosa specifies")
+    if not _HEX32.fullmatch(params["response"]) or not _NC.fullmatch(params["nc"]):
+        raise _challenge(request, "malformed Digest credentials (response or nonce count)")
     path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
     query = request.scope.get("query_string", b"").decode("latin-1")
     if params["uri"] not in (path, f"{path}?{query}"):
         raise _challenge(request, "the Digest credentials are for another address")
-    state = _nonce_state(params["nonce"])
-    if state == "forged":
-        raise _challenge(request, "the Digest nonce was not issued here")
+    book = nonce_book(request)
     found = openrosa.app_user_ha1(_case(request), name)
     ha1 = found[1] if found else "0" * 32
     ha2 = hashlib.md5(f"{request.method}:{params['uri']}".encode(), usedforsecurity=False).hexdigest()
     expected = hashlib.md5(
         f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}".encode(), usedforsecurity=False
     ).hexdigest()
-    if found is None or not hmac.compare_digest(expected, params["response"].lower()):
+    if found is None or not hmac.compare_digest(expected.encode(), params["response"].lower().encode()):
         raise _challenge(request, "wrong app user name or password")
+    # The password is right; whatever is wrong with the nonce, the device need only answer a new challenge.
+    state = book.state(params["nonce"])
+    if state == "forged":
+        raise _challenge(request, "the Digest nonce was not issued here (or before a key change)", stale=True)
     if state == "stale":
         raise _challenge(request, "the Digest nonce has expired: answer the new challenge", stale=True)
+    if not book.use(params["nonce"], int(params["nc"], 16)):
+        raise _challenge(request, "these Digest credentials were already used: answer the new challenge", stale=True)
     return Device(found[0].name, found[0], None)
 
 
@@ -261,14 +365,31 @@ def _answer(fn: Callable[[Request, Device], Response]) -> Callable[[Request], Re
 
 
 def _base(request: Request, dev: Device) -> str:
-    root = str(request.base_url).rstrip("/")
-    return f"{root}/key/{dev.token}" if dev.token else root
+    """The address devices reach this server at: ``public_url`` where set (behind a proxy the request's own
+    host and scheme are the proxy's view), else the request's; under the device's token for token URLs."""
+    public: str | None = request.app.state.settings.public_url
+    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return f"{root}/key/{_segment(dev.token)}" if dev.token else root
+
+
+def _segment(text: str) -> str:
+    """One path segment of a URL, percent-encoded (a form id or a media file's name may hold any character)."""
+    return quote(text, safe="")
+
+
+def _usable(dev: Device, form: openrosa.FormInfo) -> bool:
+    return dev.app_user is None or dev.app_user.may_use(form.form_id, form.campaign)
 
 
 def _visible(request: Request, dev: Device, form_id: str) -> openrosa.FormInfo:
-    form = openrosa.latest_form(_case(request), form_id)
-    if form.state != "open" or (dev.app_user is not None and not dev.app_user.may_use(form_id)):
-        raise openrosa.FormNotFound(f"no form {form_id!r} for this device")
+    """An open form this device may use; any other (closing, closed, another campaign's, none) is not found."""
+    not_found = openrosa.FormNotFound(f"no form {form_id!r} for this device")
+    try:
+        form = openrosa.latest_form(_case(request), form_id)
+    except openrosa.FormNotFound:
+        raise not_found from None
+    if form.state != "open" or not _usable(dev, form):
+        raise not_found
     return form
 
 
@@ -291,11 +412,11 @@ def form_list(request: Request, dev: Device) -> Response:
     base = _base(request, dev)
     parts = []
     for form in openrosa.list_forms(case):
-        if form.state != "open" or (dev.app_user is not None and not dev.app_user.may_use(form.form_id)):
+        if form.state != "open" or not _usable(dev, form):
             continue
         if wanted and form.form_id != wanted:
             continue
-        url = f"{base}/forms/{form.form_id}"
+        url = f"{base}/forms/{_segment(form.form_id)}"
         manifest = f"<manifestUrl>{escape(url)}/manifest</manifestUrl>" if form.media else ""
         parts.append(
             "<xform>"
@@ -319,10 +440,10 @@ def manifest(request: Request, dev: Device) -> Response:
     """The media files of a form (OpenRosa xformsManifest), each with its MD5 and download URL."""
     case = _case(request)
     form = _visible(request, dev, request.path_params["form_id"])
-    url = f"{_base(request, dev)}/forms/{form.form_id}/media"
+    url = f"{_base(request, dev)}/forms/{_segment(form.form_id)}/media"
     files = "".join(
         f"<mediaFile><filename>{escape(m.name)}</filename><hash>{_md5(case, m.sha256)}</hash>"
-        f"<downloadUrl>{escape(url)}/{escape(m.name)}</downloadUrl></mediaFile>"
+        f"<downloadUrl>{escape(url)}/{escape(_segment(m.name))}</downloadUrl></mediaFile>"
         for m in openrosa.form_media(case, form)
     )
     return _xml(f'<manifest xmlns="{MANIFEST_NS}">{files}</manifest>')
@@ -389,6 +510,8 @@ async def submission_post(request: Request) -> Response:
     else:
         waiting = "; the rest may follow" if incomplete else ""
         message = f"Form received; {len(outcome.missing)} file(s) not yet received{waiting}."
+    if outcome.unnamed:
+        message += f" Kept apart, as the form does not name them: {', '.join(outcome.unnamed)}."
     response = openrosa_response(201, message, nature="submit_success", headers=_accept_headers(request, dev))
     tasks = BackgroundTasks()
     # Photos, video and audio are analysed after the answer, like any upload; the submission's XML is not read

@@ -86,9 +86,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
+        headers = scope.get("headers", [])
+        for name, value in headers:
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _plain(send, 413, "the upload is larger than this server accepts")
+                # An OpenRosa client (ODK Collect) expects the protocol's header on every answer, refusals too.
+                extra = [(b"x-openrosa-version", b"1.0")] if any(n == b"x-openrosa-version" for n, _ in headers) else []
+                await _plain(send, 413, "the upload is larger than this server accepts", extra)
                 return
         seen = 0
         started = False
@@ -155,7 +158,7 @@ def _multipart_boundary(scope: Scope) -> bytes | None:
     return None
 
 
-async def _plain(send: Send, status: int, text: str) -> None:
+async def _plain(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = text.encode()
     await send(
         {
@@ -165,6 +168,7 @@ async def _plain(send: Send, status: int, text: str) -> None:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 *HEADERS,
+                *(extra or []),
             ],
         }
     )

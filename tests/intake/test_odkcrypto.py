@@ -347,3 +347,17 @@ def test_case_with_the_wrong_key_writes_nothing(case: Case, public_pem: bytes, o
     assert report.failed and report.failed[0][0] == iid and "cannot open" in report.failed[0][1]
     assert case.counts()["log_size"] == size
     assert audit.verify_case(case).ok
+
+
+def test_a_generated_key_pair_is_passphrase_protected_and_works() -> None:
+    private, public = odkcrypto.generate_key_pair(b"a passphrase", bits=2048)
+    assert odkcrypto.private_key_is_encrypted(private) and b"ENCRYPTED" in private
+    with pytest.raises(odkcrypto.OdkCryptoError, match="protected by a passphrase"):
+        odkcrypto.load_private_key(private)
+    envelope, files = odkcrypto.encrypt_submission(b"<data id='f'/>", {}, public, "f", None, "uuid:k-1")
+    opened = odkcrypto.decrypt_submission(envelope, files, odkcrypto.load_private_key(private, b"a passphrase"))
+    assert opened.submission_xml == b"<data id='f'/>"
+    with pytest.raises(odkcrypto.OdkCryptoError, match="needs a passphrase"):
+        odkcrypto.generate_key_pair(b"")
+    with pytest.raises(odkcrypto.OdkCryptoError, match="at least 2048"):
+        odkcrypto.generate_key_pair(b"x", bits=1024)

@@ -6,6 +6,7 @@ checks the OpenRosa rows against the custody log (``openrosa.check_rows``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -142,14 +143,18 @@ def test_form_media_must_be_given_and_is_served_from_the_same_batch(case: Case) 
 def test_a_submission_is_the_xml_and_its_files_in_one_transaction(form_case: Case) -> None:
     before = counts(form_case)
     out = openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"jpeg bytes 1", "stray.txt": b"x"}))
-    assert out.result == "created" and out.complete and out.ignored == 1
-    assert counts(form_case) == (before[0] + 2, 1, 1)
+    assert out.result == "created" and out.complete and out.unnamed == ("stray.txt",)
+    assert counts(form_case) == (before[0] + 3, 1, 1)  # the XML, the photo, and the stray file kept apart
     [sub] = openrosa.list_submissions(form_case)
     assert sub.attachments == ((("photo-1.jpg", out.recorded[1].sha256)),)
     _, receipts, _, _ = form_case.item_detail(sub.xml_sha256)
     assert receipts[0].channel == "openrosa" and receipts[0].collected_at_claimed == "2011-12-16T11:05:00.000+05:00"
     assert receipts[0].source == "OpenRosa submission (form testimony, app user phone-1)"
-    assert not list(form_case.blobs.tmp.glob("*.part"))  # the stray file left nothing behind
+    _, stray, _, _ = form_case.item_detail(out.recorded[2].sha256)
+    assert stray[0].note == "sent with submission uuid:0001 but not named by its XML"
+    assert not list(form_case.blobs.tmp.glob("*.part"))
+    again = openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"jpeg bytes 1", "stray.txt": b"x"}))
+    assert again.result == "unchanged" and counts(form_case) == (before[0] + 3, 1, 1)  # a retry adds nothing
     verified(form_case)
 
 
@@ -162,9 +167,18 @@ def test_the_same_submission_again_adds_nothing_and_another_xml_is_a_conflict(fo
     assert counts(form_case) == before
     with pytest.raises(openrosa.SubmissionConflict, match="different submission"):
         openrosa.receive(form_case, incoming(submission(what="Another account"), files))
-    with pytest.raises(openrosa.SubmissionConflict, match="another file"):
-        openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"other bytes"}))
     assert counts(form_case) == before
+    # A different file under a name already held: still 409, but the bytes are kept, as an item of their own.
+    with pytest.raises(openrosa.SubmissionConflict, match=r"another file.*kept apart"):
+        openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"other bytes"}))
+    assert counts(form_case) == (before[0] + 1, before[1], before[2])
+    [held] = [s for s in openrosa.list_submissions(form_case)]
+    assert dict(held.attachments)["photo-1.jpg"] != hashlib.sha256(b"other bytes").hexdigest()
+    _, receipts, _, _ = form_case.item_detail(hashlib.sha256(b"other bytes").hexdigest())
+    assert receipts[0].note == "a second, different file named photo-1.jpg for submission uuid:0001"
+    with pytest.raises(openrosa.SubmissionConflict, match="another file"):  # sent again: nothing more
+        openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"other bytes"}))
+    assert counts(form_case) == (before[0] + 1, before[1], before[2])
     verified(form_case)
 
 
@@ -175,6 +189,54 @@ def test_an_edit_names_the_submission_it_replaces_and_both_stay(form_case: Case)
     subs = {s.instance_id: s for s in openrosa.list_submissions(form_case)}
     assert subs["uuid:0002"].deprecated_id == "uuid:0001" and subs["uuid:0001"].deprecated_id is None
     verified(form_case)
+
+
+def _as(user: openrosa.AppUser, xml: bytes) -> openrosa.Incoming:
+    return openrosa.Incoming(xml, "instance.xml", [], user.name, user)
+
+
+def test_an_edit_must_replace_a_current_submission_of_the_same_form_sent_by_the_same_device(
+    form_case: Case,
+) -> None:
+    phone, _ = openrosa.add_app_user(form_case, "phone-1")
+    other, _ = openrosa.add_app_user(form_case, "phone-2")
+    openrosa.receive(form_case, _as(phone, submission(photo=None)))
+    other_form = FORM.read_bytes().replace(b'id="testimony"', b'id="other"')
+    openrosa.add_form(form_case, other_form, actor="tester")
+    openrosa.receive(form_case, _as(phone, submission("uuid:o-1", photo=None, form_id="other")))
+    before = counts(form_case)
+    refused: list[tuple[bytes, openrosa.AppUser, type[openrosa.OpenRosaError], str]] = [
+        (submission("uuid:e-1", photo=None, deprecated="uuid:nothing"), phone, openrosa.EditTargetNotFound, "not here"),
+        (submission("uuid:e-2", photo=None, deprecated="uuid:0001"), other, openrosa.EditTargetNotFound, "not here"),
+        (submission("uuid:e-3", photo=None, deprecated="uuid:o-1"), phone, openrosa.SubmissionConflict, "another form"),
+    ]
+    for xml, user, error, message in refused:
+        with pytest.raises(error, match=message) as info:
+            openrosa.receive(form_case, _as(user, xml))
+        assert info.value.status == (404 if error is openrosa.EditTargetNotFound else 409)
+    assert counts(form_case) == before
+    openrosa.receive(form_case, _as(phone, submission("uuid:0002", photo=None, deprecated="uuid:0001")))
+    with pytest.raises(openrosa.SubmissionConflict, match="already replaced by the edit uuid:0002") as info:
+        openrosa.receive(form_case, _as(phone, submission("uuid:0003", photo=None, deprecated="uuid:0001")))
+    assert info.value.status == 409
+    openrosa.receive(form_case, _as(phone, submission("uuid:0003", photo=None, deprecated="uuid:0002")))  # the chain
+    # A team account (Basic auth, no app user) may edit any device's submission of the form.
+    openrosa.receive(form_case, incoming(submission("uuid:0004", photo=None, deprecated="uuid:0003"), user="account x"))
+    assert counts(form_case)[1] == before[1] + 3
+    verified(form_case)
+
+
+def test_deeply_nested_xml_is_refused_clearly() -> None:
+    deep = (
+        b'<data id="testimony">'
+        + b"<a>" * 5000
+        + b"</a>" * 5000
+        + b"<meta><instanceID>uuid:x</instanceID></meta></data>"
+    )
+    with pytest.raises(openrosa.OpenRosaError, match="nests elements more than") as info:
+        openrosa.parse_submission(deep)
+    assert info.value.status == 400
+    assert openrosa.parse_submission(submission()).instance_id == "uuid:0001"
 
 
 def test_a_split_submission_is_complete_only_when_every_file_has_arrived(form_case: Case) -> None:
@@ -217,15 +279,49 @@ def test_bad_submissions_are_refused_clearly_and_store_nothing(
 
 
 def test_closed_forms_and_forms_outside_a_campaign_are_refused(form_case: Case) -> None:
-    user, token = openrosa.add_app_user(form_case, "phone-2", campaign="other", form_ids=["testimony"])
-    assert openrosa.app_user_by_token(form_case, token) == user and user.may_use("testimony")
-    narrow = openrosa.AppUser(9, "phone-3", "x", ("something-else",), False, "")
-    with pytest.raises(openrosa.FormNotAllowed):
+    with pytest.raises(openrosa.AppUserError, match="not forms of campaign 'other'"):
+        openrosa.add_app_user(form_case, "phone-2", campaign="other", form_ids=["testimony"])
+    user, token = openrosa.add_app_user(form_case, "phone-2", form_ids=["testimony"])
+    assert openrosa.app_user_by_token(form_case, token) == user and user.may_use("testimony", None)
+    narrow = openrosa.AppUser(9, "phone-3", None, ("something-else",), False, "")
+    with pytest.raises(openrosa.FormNotAllowed) as info:
         openrosa.receive(form_case, openrosa.Incoming(submission(), None, [], "phone-3", narrow))
+    assert info.value.status == 404  # as for a form that does not exist: nothing to learn
+    openrosa.set_form_state(form_case, "testimony", "closing")  # not listed; what devices queued still arrives
+    assert openrosa.receive(form_case, incoming(submission(photo=None))).result == "created"
     openrosa.set_form_state(form_case, "testimony", "closed")
     with pytest.raises(openrosa.FormNotOpen, match="closed"):
-        openrosa.receive(form_case, incoming(submission()))
-    assert counts(form_case)[1] == 0
+        openrosa.receive(form_case, incoming(submission("uuid:0002")))
+    with pytest.raises(openrosa.OpenRosaError, match="one of: open, closing, closed"):
+        openrosa.set_form_state(form_case, "testimony", "shut")
+    assert counts(form_case)[1] == 1
+
+
+def test_campaigns_decide_which_forms_a_device_uses(case: Case) -> None:
+    openrosa.add_form(case, FORM.read_bytes(), actor="tester", campaign="Zhanaozen")
+    other = FORM.read_bytes().replace(b'id="testimony"', b'id="elsewhere"')
+    openrosa.add_form(case, other, actor="tester", campaign="Shetpe")
+    team_wide = FORM.read_bytes().replace(b'id="testimony"', b'id="team"')
+    openrosa.add_form(case, team_wide, actor="tester")
+    assert openrosa.latest_form(case, "testimony").campaign == "Zhanaozen"
+    z, _ = openrosa.add_app_user(case, "z", campaign="Zhanaozen")
+    z_narrow, _ = openrosa.add_app_user(case, "z-narrow", campaign="Zhanaozen", form_ids=["testimony"])
+    listed, _ = openrosa.add_app_user(case, "listed", form_ids=["team", "elsewhere"])
+    everything, _ = openrosa.add_app_user(case, "all")
+    forms = openrosa.list_forms(case)
+
+    def usable(user: openrosa.AppUser) -> set[str]:
+        return {f.form_id for f in forms if user.may_use(f.form_id, f.campaign)}
+
+    assert usable(z) == usable(z_narrow) == {"testimony"}  # a campaign's forms only; the list narrows further
+    assert usable(listed) == {"team", "elsewhere"} and usable(everything) == {"testimony", "elsewhere", "team"}
+    with pytest.raises(openrosa.FormNotAllowed, match="no form 'elsewhere'"):
+        openrosa.receive(case, _as(z, submission(photo=None, form_id="elsewhere")))
+    assert openrosa.receive(case, _as(z, submission(photo=None))).result == "created"
+    # A new version without a campaign keeps the campaign of the version before.
+    newer = FORM.read_bytes().replace(f'version="{VERSION}"'.encode(), b'version="2024010102"')
+    assert openrosa.add_form(case, newer, actor="tester")[0].campaign == "Zhanaozen"
+    verified(case)
 
 
 def test_app_users_keep_only_digests_and_revoking_stops_the_token(case: Case) -> None:
@@ -274,8 +370,9 @@ def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:
 def test_the_odk_commands(cli: Cli, tmp_path: Path) -> None:
     case_dir = tmp_path / "c"
     cli("init", case_dir, "--title", "ODK")
-    _, out, _ = cli("odk", "form", "add", case_dir, XLSFORM)
+    _, out, err = cli("odk", "form", "add", case_dir, XLSFORM, "--campaign", "Z")
     assert "form testimony version 2024010101 added" in out
+    assert "warning" in err and "contact" in err and "not encrypted" in err  # the contact question, in clear
     _, out, _ = cli("odk", "form", "list", case_dir, "--json")
     assert json.loads(out)[0]["form_id"] == "testimony"
     _, out, _ = cli("odk", "app-user", "add", case_dir, "phone-1", "--campaign", "Z", "--form", "testimony")
@@ -304,3 +401,64 @@ def test_the_odk_commands(cli: Cli, tmp_path: Path) -> None:
     _, out, _ = cli("odk", "decrypt", case_dir, "--key", key)
     assert "0 submission(s) decrypted" in out
     _, out, _ = cli("verify", case_dir)
+    cli("odk", "form", "close", case_dir, "testimony")
+    _, out, _ = cli("odk", "form", "list", case_dir, "--json")
+    assert json.loads(out)[0]["state"] == "closing" and json.loads(out)[0]["campaign"] == "Z"
+    cli("odk", "form", "close", case_dir, "testimony", "--refuse")
+    _, out, _ = cli("odk", "form", "list", case_dir, "--json")
+    assert json.loads(out)[0]["state"] == "closed"
+
+
+def test_keygen_encrypted_forms_and_decrypting_with_a_passphrase(cli: Cli, tmp_path: Path) -> None:
+    case_dir, prefix, phrase = tmp_path / "c", tmp_path / "keys" / "team", tmp_path / "phrase.txt"
+    phrase.write_text("correct horse battery staple\n")
+    cli("init", case_dir, "--title", "ODK")
+    _, _, err = cli("odk", "keygen", prefix, "--bits", "2048", code=2)  # no terminal to ask at, no file
+    assert "passphrase" in err
+    cli("odk", "keygen", prefix, "--bits", "2048", "--passphrase-file", phrase)
+    private, public = prefix.with_name("team-private.pem"), prefix.with_name("team-public.pem")
+    assert private.stat().st_mode & 0o077 == 0 and b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
+    _, _, err = cli("odk", "keygen", prefix, "--bits", "2048", "--passphrase-file", phrase, code=2)
+    assert "exists already" in err
+    _, out, err = cli("odk", "form", "add", case_dir, FORM, "--encrypt-to", public)
+    assert "encrypted submissions" in out and "warning" not in err
+    with Case.open(case_dir) as case:
+        [info] = openrosa.list_forms(case)
+        with case.blobs.open(info.item_sha256) as f:
+            served = f.read()
+        key = openrosa.parse_xform(served).public_key
+        assert info.encrypted and key == odkcrypto.public_key_for_form(public.read_bytes())
+        envelope, files = odkcrypto.encrypt_submission(
+            submission("uuid:enc-1"), {"photo-1.jpg": b"jpeg"}, public.read_bytes(), "testimony", VERSION, "uuid:enc-1"
+        )
+        openrosa.receive(case, incoming(envelope, files))
+    _, _, err = cli("odk", "decrypt", case_dir, "--key", private, code=2)  # encrypted key, no terminal, no file
+    assert "passphrase" in err
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not it\n")
+    _, _, err = cli("odk", "decrypt", case_dir, "--key", private, "--passphrase-file", wrong, code=2)
+    assert "passphrase is wrong" in err
+    _, out, _ = cli("odk", "decrypt", case_dir, "--key", private, "--passphrase-file", phrase)
+    assert "1 submission(s) decrypted" in out
+    # Another key for a form that carries one already is refused; the same key again changes nothing.
+    other = tmp_path / "other"
+    cli("odk", "keygen", other, "--bits", "2048", "--passphrase-file", phrase)
+    _, _, err = cli("odk", "form", "add", case_dir, FORM, "--encrypt-to", other.with_name("other-public.pem"), code=2)
+    assert "already" in err  # the encrypted variant of this version is held: a new key needs a new version
+    cli("verify", case_dir)
+
+
+def test_the_key_goes_into_a_form_byte_for_byte_elsewhere() -> None:
+    public = (ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-public-key.pem").read_bytes()
+    key = odkcrypto.public_key_for_form(public)
+    data = FORM.read_bytes()
+    encrypted = openrosa.with_public_key(data, key)
+    assert openrosa.parse_xform(encrypted).public_key == key
+    head, _, tail = encrypted.partition(f'<submission base64RsaPublicKey="{key}"/>'.encode())
+    assert head + tail == data  # nothing else changed
+    assert openrosa.with_public_key(encrypted, key) == encrypted
+    with pytest.raises(openrosa.OpenRosaError, match="another encryption key"):
+        openrosa.with_public_key(encrypted.replace(key[10:20].encode(), b"A" * 10), key)
+    with_tag = data.replace(b"</model>", b'<submission method="post"/></model>')
+    assert b'<submission base64RsaPublicKey="' in openrosa.with_public_key(with_tag, key)
+    assert openrosa.identifying_fields(data) == ["contact"]

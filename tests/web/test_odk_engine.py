@@ -196,7 +196,9 @@ def web_case(case: Case) -> Case:
 @pytest.fixture
 def device(web_case: Case, live_server: str) -> Iterator[Device]:
     """The testimony form on the server, and a phone holding a campaign app user's link."""
-    openrosa.add_form(web_case, FORM.read_bytes(), actor="investigator1", original_name="testimony.xml")
+    openrosa.add_form(
+        web_case, FORM.read_bytes(), actor="investigator1", original_name="testimony.xml", campaign="Zhanaozen 2011"
+    )
     _, token = openrosa.add_app_user(web_case, "phone-7", campaign="Zhanaozen 2011", form_ids=["testimony"])
     with httpx2.Client(base_url=live_server, timeout=30) as client:
         yield Device(client, f"/key/{token}/submission")

@@ -6,8 +6,11 @@ server with httpx's own Digest implementation, as a device would be.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +27,8 @@ from factfinder.intake import openrosa
 from factfinder.permissions import Role
 from factfinder.vault import audit
 from factfinder.vault.case import Case
+from factfinder.web import openrosa as web_openrosa
+from factfinder.web.app import create_app
 from tests.intake.test_openrosa import FORM, submission
 from tests.web.conftest import PASSWORD, TEAM_SETTINGS, USERS, Team
 
@@ -38,7 +43,7 @@ LIMIT = TEAM_SETTINGS.max_upload_bytes
 def odk(team: Team) -> tuple[FastAPI, str]:
     """The team's app with the testimony form and a device token limited to that form. One case for the
     module: argon2 makes accounts slow."""
-    openrosa.add_form(team.case, FORM.read_bytes(), actor="tester")
+    openrosa.add_form(team.case, FORM.read_bytes(), actor="tester", campaign="Zhanaozen")
     _, token = openrosa.add_app_user(team.case, "phone-1", campaign="Zhanaozen", form_ids=["testimony"])
     return team.app, token
 
@@ -217,6 +222,10 @@ def test_chunked_body_and_size_limits(device: tuple[TestClient, str], web_case: 
     huge = _multipart(boundary, submission("uuid:c-huge"), "photo-1.jpg", b"x" * ((1 << 20) + LIMIT + 10))
     r = client.post(f"{prefix}/submission", content=iter(huge), headers=headers)
     assert r.status_code == 413 and r.headers["x-openrosa-version"] == "1.0"
+    # Refused up front by its Content-Length: still an OpenRosa answer.
+    whole = b"".join(huge)
+    r = client.post(f"{prefix}/submission", content=whole, headers={**headers, "Content-Length": str(len(whole))})
+    assert r.status_code == 413 and r.headers["x-openrosa-version"] == "1.0"
     cut = _multipart(boundary, submission("uuid:c-cut"), "photo-1.jpg", b"jpeg")[:-1]
     r = client.post(f"{prefix}/submission", content=iter(cut), headers=headers)
     assert r.status_code == 400 and "cut off" in message(r)[1]
@@ -294,4 +303,153 @@ def test_digest_auth_against_a_live_server(odk: tuple[FastAPI, str], live_server
         assert "date" in r.headers
     sub = held(web_case, "uuid:d-1")
     assert sub.submitter == "phone-1" and sub.complete
+    assert_verified(web_case)
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def digest(method: str, uri: str, user: str, password: str, nonce: str, nc: int, response: str | None = None) -> str:
+    """An ``Authorization: Digest`` header as a device computes it (RFC 7616, MD5, qop=auth)."""
+    ha1, ha2 = _md5(f"{user}:factfinder:{password}"), _md5(f"{method}:{uri}")
+    response = response or _md5(f"{ha1}:{nonce}:{nc:08x}:c0ffee:auth:{ha2}")
+    return (
+        f'Digest username="{user}", realm="factfinder", nonce="{nonce}", uri="{uri}", response="{response}",'
+        f' qop=auth, nc={nc:08x}, cnonce="c0ffee", algorithm=MD5'
+    )
+
+
+def nonce_of(r: httpx.Response) -> str:
+    found = re.search(r'nonce="([^"]+)"', r.headers["www-authenticate"])
+    assert found
+    return found.group(1)
+
+
+def test_a_captured_digest_header_cannot_be_replayed(odk: tuple[FastAPI, str], web_case: Case) -> None:
+    app, token = odk
+    client = TestClient(app, headers=OR)
+    nonce = nonce_of(client.head("/submission"))
+    first = digest("HEAD", "/submission", "phone-1", token, nonce, 1)
+    assert client.head("/submission", headers={"Authorization": first}).status_code == 204
+    replay = client.head("/submission", headers={"Authorization": first})
+    assert replay.status_code == 401 and "stale=true" in replay.headers["www-authenticate"]
+    assert (
+        client.head(
+            "/submission", headers={"Authorization": digest("HEAD", "/submission", "phone-1", token, nonce, 2)}
+        ).status_code
+        == 204
+    )
+    # A captured POST header sent again with another body: refused, nothing stored.
+    header = {"Authorization": digest("POST", "/submission", "phone-1", token, nonce, 3)}
+    assert post(client, "/submission", submission("uuid:dr-1", photo=None), headers=header).status_code == 201
+    before = state(web_case)
+    again = post(client, "/submission", submission("uuid:dr-2", photo=None), headers=header)
+    assert again.status_code == 401 and "already used" in message(again)[1]
+    assert state(web_case) == before
+    # An older count under the same nonce is a replay too.
+    old = digest("HEAD", "/submission", "phone-1", token, nonce, 2)
+    assert client.head("/submission", headers={"Authorization": old}).status_code == 401
+    assert_verified(web_case)
+
+
+def test_digest_nonces_survive_a_restart_and_odd_ones_are_answered_clearly(
+    odk: tuple[FastAPI, str], web_case: Case
+) -> None:
+    app, token = odk
+    client = TestClient(app, headers=OR)
+    nonce = nonce_of(client.head("/submission"))
+    key_file = web_case.path / "keys" / web_openrosa.NONCE_KEY_FILE
+    assert key_file.stat().st_mode & 0o077 == 0
+    # Another process of the server (here: another app on the same case) accepts the nonce.
+    restarted = TestClient(create_app(web_case, TEAM_SETTINGS), headers=OR)
+    ok = restarted.head(
+        "/submission", headers={"Authorization": digest("HEAD", "/submission", "phone-1", token, nonce, 1)}
+    )
+    assert ok.status_code == 204
+    # A well-formed nonce this case did not sign (an older key), with the right password: stale, so the device
+    # answers the new challenge without asking its user again. With a wrong password: not stale.
+    foreign = f"{int(time.time())}.{'0' * 16}.{'0' * 32}"
+    r = client.head(
+        "/submission", headers={"Authorization": digest("HEAD", "/submission", "phone-1", token, foreign, 1)}
+    )
+    assert r.status_code == 401 and "stale=true" in r.headers["www-authenticate"]
+    r = client.head("/submission", headers={"Authorization": digest("HEAD", "/submission", "phone-1", "x", foreign, 1)})
+    assert r.status_code == 401 and "stale" not in r.headers["www-authenticate"]
+    # An expired nonce of ours: stale.
+    old_nonce = app.state.openrosa_nonces.issue(time.time() - web_openrosa.NONCE_SECONDS - 60)
+    r = client.get("/formList", headers={"Authorization": digest("GET", "/formList", "phone-1", token, old_nonce, 1)})
+    assert r.status_code == 401 and "expired" in message(r)[1] and "stale=true" in r.headers["www-authenticate"]
+    # A response that is not 32 hex digits (here: not even ASCII) is a clear 401, not a server error.
+    odd = digest("HEAD", "/submission", "phone-1", token, nonce, 9, response="é" * 32).encode("utf-8")
+    r = client.head("/submission", headers={"Authorization": odd})  # type: ignore[dict-item]
+    assert r.status_code == 401
+    r = client.get("/formList", headers={"Authorization": odd})  # type: ignore[dict-item]
+    assert r.status_code == 401 and "malformed" in message(r)[1]
+
+
+def test_the_nonce_book_is_bounded_without_letting_a_replay_through() -> None:
+    book = web_openrosa.NonceBook(b"k" * 32, size=2)
+    now = time.time()
+    first, second, third = (book.issue(now + i) for i in range(3))
+    assert book.state(first, now + 3) == "fresh" and book.use(first, 1, now + 3)
+    assert not book.use(first, 1, now + 3) and book.use(first, 2, now + 3)
+    assert book.use(second, 1, now + 3) and book.use(third, 1, now + 3)  # the first is forgotten now
+    assert book.state(first, now + 3) == "stale" and not book.use(first, 3, now + 3)
+    assert book.state(third, now + 3) == "fresh" and book.state(first[:-1] + "0", now + 3) in ("forged", "stale")
+    assert book.state("1.2.3", now) == "forged"
+
+
+def test_deeply_nested_xml_gets_a_clear_400(device: tuple[TestClient, str], web_case: Case) -> None:
+    client, prefix = device
+    before = state(web_case)
+    deep = b'<data id="testimony">' + b"<a>" * 20000 + b"</a>" * 20000 + b"</data>"
+    r = post(client, f"{prefix}/submission", deep)
+    assert r.status_code == 400 and "nests elements" in message(r)[1]
+    assert state(web_case) == before
+
+
+def test_public_url_and_quoted_names_in_device_urls(odk: tuple[FastAPI, str], web_case: Case) -> None:
+    spaced = FORM.read_bytes().replace(b'id="testimony"', b'id="testimony two"')
+    openrosa.add_form(web_case, spaced, actor="tester")
+    _, token = openrosa.add_app_user(web_case, "phone-public")
+    app = create_app(web_case, dataclasses.replace(TEAM_SETTINGS, public_url="https://ff.example.org/intake/"))
+    client = TestClient(app, headers=OR)
+    listed = ET.fromstring(client.get(f"/key/{token}/formList", params={"formID": "testimony two"}).content)
+    [xform] = listed.findall(f"{LIST}xform")
+    url = xform.findtext(f"{LIST}downloadUrl") or ""
+    assert url == f"https://ff.example.org/intake/key/{token}/forms/testimony%20two/form.xml"
+    assert client.get(url.removeprefix("https://ff.example.org/intake")).content == spaced
+    head = client.head(f"/key/{token}/submission")
+    assert head.headers["location"] == f"https://ff.example.org/intake/key/{token}/submission"
+
+
+def test_a_closing_form_is_not_listed_but_takes_what_devices_queued(odk: tuple[FastAPI, str], web_case: Case) -> None:
+    app, _ = odk
+    queued = FORM.read_bytes().replace(b'id="testimony"', b'id="queued"')
+    openrosa.add_form(web_case, queued, actor="tester")
+    _, token = openrosa.add_app_user(web_case, "phone-queue")
+    client, prefix = TestClient(app, headers=OR), f"/key/{token}"
+    openrosa.set_form_state(web_case, "queued", "closing")
+    assert b"<formID>queued</formID>" not in client.get(f"{prefix}/formList").content
+    assert client.get(f"{prefix}/forms/queued/form.xml").status_code == 404
+    r = post(client, f"{prefix}/submission", submission("uuid:q-1", form_id="queued", photo=None))
+    assert r.status_code == 201
+    openrosa.set_form_state(web_case, "queued", "closed")
+    r = post(client, f"{prefix}/submission", submission("uuid:q-2", form_id="queued", photo=None))
+    assert r.status_code == 409 and "closed" in message(r)[1]
+
+
+def test_a_restricted_device_gets_the_same_404_as_for_no_form_and_stray_files_are_kept(
+    device: tuple[TestClient, str], web_case: Case
+) -> None:
+    client, prefix = device
+    openrosa.add_form(web_case, FORM.read_bytes().replace(b'id="testimony"', b'id="elsewhere"'), actor="tester")
+    other = post(client, f"{prefix}/submission", submission("uuid:x-1", form_id="elsewhere"))
+    none = post(client, f"{prefix}/submission", submission("uuid:x-1", form_id="nowhere"))
+    assert other.status_code == none.status_code == 404
+    assert message(other)[1] == message(none)[1].replace("nowhere", "elsewhere")
+    r = post(client, f"{prefix}/submission", submission("uuid:x-2", photo=None), {"notes.txt": b"stray notes"})
+    assert r.status_code == 201 and "Kept apart" in message(r)[1] and "notes.txt" in message(r)[1]
+    assert web_case.resolve(hashlib.sha256(b"stray notes").hexdigest()).size == len(b"stray notes")
     assert_verified(web_case)
