@@ -43,7 +43,7 @@ Push (the caller sends; needs add-evidence, since the import adds items):
 ``POST /sync/v1/uploads``, body ``{"size", "sha256", "bundle_size", "from_archive"}``
     The gzip-compressed bundle to come (``size``, ``sha256``) and the size of
     the bundle inside (unpacking stops beyond it). Answers 201 ``{"id",
-    "size", "offset": 0}``; 507 if the disk lacks room for it beside the room
+    "size", "offset": 0}``; 413 if the disk lacks room for it beside the room
     the uploads already open need; 429 if the account already has
     :data:`MAX_UPLOADS` uploads open (one idle for :data:`UPLOAD_IDLE_SECONDS`
     is given up to make room).
@@ -392,7 +392,8 @@ def new_upload(case: Case, announced: UploadRequest, account: str | None = None)
         reserved = sum(u.still_needs for u in open_now if u.upload.meta_path.exists())
         need = _room(announced.size, announced.bundle_size) + DISK_MARGIN
         if shutil.disk_usage(folder).free - reserved < need:
-            raise HTTPException(507, "not enough free disk on this server for a bundle of that size")
+            # The request is too big for this server as it stands (413), not a fault of the server (5xx).
+            raise HTTPException(413, "not enough free disk on this server for a bundle of that size")
         upload = _Upload(case, secrets.token_urlsafe(18))
         upload.part.touch(exist_ok=False)
         upload.meta_path.write_text(json.dumps({**announced.model_dump(), "account": account}), encoding="utf-8")

@@ -338,8 +338,8 @@ def test_app_users_keep_only_digests_and_revoking_stops_the_token(case: Case) ->
     assert openrosa.app_user_by_token(case, token) is None and openrosa.app_user_ha1(case, "phone-1") is None
 
 
-def test_an_encrypted_envelope_is_stored_as_received_with_its_files(form_case: Case) -> None:
-    public = (ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-public-key.pem").read_bytes()
+def test_an_encrypted_envelope_is_stored_as_received_with_its_files(form_case: Case, testdata: Path) -> None:
+    public = (testdata / "odk" / "collect-test-public-key.pem").read_bytes()
     envelope, files = odkcrypto.encrypt_submission(
         submission("uuid:enc-1"), {"photo-1.jpg": b"jpeg"}, public, "testimony", VERSION, "uuid:enc-1"
     )
@@ -367,7 +367,7 @@ def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:
 # -- the CLI -----------------------------------------------------------------------------------
 
 
-def test_the_odk_commands(cli: Cli, tmp_path: Path) -> None:
+def test_the_odk_commands(cli: Cli, tmp_path: Path, testdata: Path) -> None:
     case_dir = tmp_path / "c"
     cli("init", case_dir, "--title", "ODK")
     _, out, err = cli("odk", "form", "add", case_dir, XLSFORM, "--campaign", "Z")
@@ -397,7 +397,7 @@ def test_the_odk_commands(cli: Cli, tmp_path: Path) -> None:
     assert "no app user named 'nobody'" in err
     _, _, err = cli("odk", "form", "add", case_dir, FORM.with_name("make_testimony.py"), code=2)
     assert "well-formed" in err
-    key = ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-private-key.pem"
+    key = testdata / "odk" / "collect-test-private-key.pem"
     _, out, _ = cli("odk", "decrypt", case_dir, "--key", key)
     assert "0 submission(s) decrypted" in out
     _, out, _ = cli("verify", case_dir)
@@ -448,8 +448,8 @@ def test_keygen_encrypted_forms_and_decrypting_with_a_passphrase(cli: Cli, tmp_p
     cli("verify", case_dir)
 
 
-def test_the_key_goes_into_a_form_byte_for_byte_elsewhere() -> None:
-    public = (ROOT.parent / "shared" / "testdata" / "odk" / "collect-test-public-key.pem").read_bytes()
+def test_the_key_goes_into_a_form_byte_for_byte_elsewhere(testdata: Path) -> None:
+    public = (testdata / "odk" / "collect-test-public-key.pem").read_bytes()
     key = odkcrypto.public_key_for_form(public)
     data = FORM.read_bytes()
     encrypted = openrosa.with_public_key(data, key)

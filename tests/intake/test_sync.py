@@ -486,7 +486,7 @@ def test_the_server_bounds_uploads_and_spools(case: Case, monkeypatch: pytest.Mo
             first = announce(big, big)  # needs three quarters of what there is room for
             assert first.status_code == 201, first.text
             second = announce(big, big)
-            assert second.status_code == 507 and "free disk" in second.text
+            assert second.status_code == 413 and "free disk" in second.text
 
             # One account has at most MAX_UPLOADS open; one left idle is given up for the next.
             opened = [first.json()["id"]] + [announce().json()["id"] for _ in range(web_sync.MAX_UPLOADS - 1)]
