@@ -198,11 +198,7 @@ def diverged(case: Case, peer_origins: Mapping[str, Any]) -> set[str]:
                 continue  # not signed by the key this archive pinned: the import refuses it anyway
             if checkpoint.size != size:
                 continue
-            if name == case.log.origin:
-                root = case.log.root(conn, size)
-            else:
-                root = origins.leaf_tree(case, conn, name, size).root(size)
-            if root != checkpoint.root_hash:
+            if origins.root_at(case, conn, name, size) != checkpoint.root_hash:
                 found.add(name)
     return found
 
