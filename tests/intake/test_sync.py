@@ -246,6 +246,7 @@ def test_sync_through_a_dropping_link_converges(
     assert "--token-file" in error and "FACTFINDER_SYNC_TOKEN" in error
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 def test_a_dead_peer_gives_up_after_the_retries(case: Case) -> None:
     with pytest.raises(sync_client.SyncError, match="gave up after 2 retries"):
         sync_client.sync(case, f"http://127.0.0.1:{_free_port()}", "fft_x", actor="tester", retries=2, backoff=0.01)
@@ -421,6 +422,7 @@ def _nothing_from_there(request: httpx.Request, wire: bytes) -> httpx.Response:
     return httpx.Response(206, content=b"", headers={"content-range": f"bytes {start}-{len(wire) - 1}/{len(wire)}"})
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 @pytest.mark.parametrize(
     ("peer", "error", "gets"),
     [
@@ -448,6 +450,7 @@ def test_a_peer_cannot_keep_a_pull_going_or_fill_the_disk(case: Case, peer: Fake
     assert not list((case.blobs.tmp / "sync").iterdir()), "nothing of it is left on the disk"
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 def test_the_wait_for_a_push_import_is_bounded(case: Case) -> None:
     _add(case, "an item the peer lacks")
     peer = FakePeer()  # answers 202 to every import request, for ever
@@ -456,6 +459,7 @@ def test_the_wait_for_a_push_import_is_bounded(case: Case) -> None:
     assert 1 <= peer.count("POST /uploads/") <= 3
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 def test_an_origin_the_peer_holds_as_forked_is_not_sent(case: Case) -> None:
     _add(case, "an item the peer would lack, were it taking this origin")
     held = origins.state(case)["origins"][case.log.origin]
@@ -467,6 +471,7 @@ def test_an_origin_the_peer_holds_as_forked_is_not_sent(case: Case) -> None:
 # -- the server's bounds, and what an import leaves behind ---------------------------------------------
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 def test_the_server_bounds_uploads_and_spools(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     served = _serve(case)
     _add(case, "held here, asked for by the caller")
@@ -527,6 +532,7 @@ def test_the_server_bounds_uploads_and_spools(case: Case, monkeypatch: pytest.Mo
     assert verify_case(case).ok
 
 
+@pytest.mark.once_on_postgres  # the client's or the server's bounds, not database code
 def test_an_import_that_cannot_keep_its_outcome_is_not_awaited_for_ever(case: Case, tmp_path: Path) -> None:
     served = _serve(case)
     auth = {"Authorization": f"Bearer {served.token}"}

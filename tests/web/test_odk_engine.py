@@ -55,10 +55,15 @@ OPENROSA = {"X-OpenRosa-Version": "1.0"}
 # Small enough that the engine puts the photo and the recording in two chunks, each with the instance XML.
 SPLIT_MAX_BYTES = 4_500
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or not ENGINE.is_dir(),
-    reason="ODK's web form engine needs Node and node_modules/@getodk/xforms-engine (make install runs npm ci)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        NODE is None or not ENGINE.is_dir(),
+        reason="ODK's web form engine needs Node and node_modules/@getodk/xforms-engine (make install runs npm ci)",
+    ),
+    # The HTTP layer it drives is the same on either database; the intake's database code runs on PostgreSQL in
+    # tests/intake/test_openrosa.py.
+    pytest.mark.once_on_postgres,
+]
 
 
 @dataclass(frozen=True)

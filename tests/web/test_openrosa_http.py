@@ -32,6 +32,10 @@ from factfinder.web.app import create_app
 from tests.intake.test_openrosa import FORM, submission
 from tests.web.conftest import PASSWORD, TEAM_SETTINGS, USERS, Team
 
+# The HTTP layer (OpenRosa headers, Digest, device URLs); the intake's database code (duplicates, edits, split
+# submissions, races) runs on PostgreSQL in tests/intake/test_openrosa.py.
+pytestmark = pytest.mark.once_on_postgres
+
 OR = {"X-OpenRosa-Version": "1.0"}
 RESPONSE = "{http://openrosa.org/http/response}"
 LIST = "{http://openrosa.org/xforms/xformsList}"

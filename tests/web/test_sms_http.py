@@ -31,6 +31,10 @@ from factfinder.vault.case import Case
 from factfinder.web import sms as sms_web
 from factfinder.web.app import Settings, create_app
 
+# The HTTP layer (signatures, replies, media fetching); the intake's database code (replays, sealed numbers,
+# concurrent deliveries) runs on PostgreSQL in tests/intake/test_sms.py.
+pytestmark = pytest.mark.once_on_postgres
+
 TOKEN = "test-auth-token-0123456789abcdef"  # a placeholder, not a real Twilio token
 ACCOUNT = "AC00000000000000000000000000000000"
 SECRET = "rapidpro-channel-secret-abcdef012345"
