@@ -16,6 +16,7 @@ rest: parse, call the package, print. The round trip, as people do it:
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,8 +43,14 @@ app.add_typer(bundle_app, name="bundle")
 app.add_typer(origins_app, name="origins")
 
 
-def _since(case: Case, since: str) -> tuple[dict[str, int], list[str], str | None]:
-    """``have``, recipients and receiving archive from ``--since``: a state file, a checkpoint file, or a size."""
+def _since(case: Case, since: str, *, trust_state: bool) -> tuple[dict[str, int], list[str], str | None]:
+    """``have``, recipients and receiving archive from ``--since``: a state file, a checkpoint file, or a size.
+
+    A state file names the age recipients the bundle is encrypted to, so its
+    signature is checked first (:func:`factfinder.intake.origins.check_state`);
+    for an archive this one holds no key for, a person must compare the key's
+    fingerprint and the recipients with the receiving archive's.
+    """
     from factfinder.intake import origins
 
     if since.isdigit():
@@ -59,6 +66,7 @@ def _since(case: Case, since: str) -> tuple[dict[str, int], list[str], str | Non
         except ValueError as exc:
             raise VaultError(f"{since}: not JSON") from exc
         st = origins.parse_state(obj)
+        _trust(case, st, since, trust_state=trust_state)
         return st.have, st.recipients, st.archive
     held = origins.held(case)
     name = text.split("\n", 1)[0].strip()
@@ -69,6 +77,35 @@ def _since(case: Case, since: str) -> tuple[dict[str, int], list[str], str | Non
     except CheckpointError as exc:
         raise VaultError(f"{since}: {exc}") from exc
     return {name: cp.size}, [], None
+
+
+def _trust(case: Case, st: Any, since: str, *, trust_state: bool) -> None:
+    """Believe a state file: its signature checked, and if its key is new here, a person's word for it."""
+    from factfinder.cli import err
+    from factfinder.intake import origins
+
+    try:
+        trust = origins.check_state(case, st)
+    except origins.OriginsError as exc:
+        raise VaultError(f"{since}: {exc}") from None
+    if trust.pinned:
+        return
+    err.print(f"{since}: archive {st.archive} is not known here; its state is signed by the key", markup=False)
+    err.print(f"  {trust.archive_fingerprint}", markup=False)
+    err.print("and asks for the bundle to be encrypted to:", markup=False)
+    for r in trust.recipients:
+        err.print(f"  {r}", markup=False)
+    err.print(
+        "Compare them with the receiving archive's (factfinder origins list, and its case.json recipients) "
+        "by a channel other than the one that brought the state file.",
+        markup=False,
+    )
+    if trust_state:
+        return
+    if not sys.stdin.isatty():
+        raise VaultError(f"{since}: an archive this one holds no key for: check the above, then give --trust-state")
+    if not typer.confirm("Are they the receiving archive's?", default=False):
+        raise VaultError("not exported: the state file was not confirmed")
 
 
 @bundle_app.command("export")
@@ -88,13 +125,21 @@ def bundle_export(
         list[str] | None,
         typer.Option("--to", help="An age public key to encrypt to (repeat) [default: the state file's recipients]."),
     ] = None,
+    trust_state: Annotated[
+        bool,
+        typer.Option(
+            "--trust-state",
+            help="The state file is of an archive this one holds no key for, and its key fingerprint and "
+            "recipients (printed) were checked with that archive: go on without asking.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write what the receiving archive lacks: log suffixes, signed checkpoints, proofs and items, encrypted."""
     from factfinder.intake import bundles
 
     with Case.open(case_dir) as case:
-        have, recipients, archive = _since(case, since)
+        have, recipients, archive = _since(case, since, trust_state=trust_state)
         recipients = [*recipients, *(to or [])]
         if not recipients:
             raise VaultError("give --to age1... (the receiving archive's public key), or a state file with --since")
@@ -170,6 +215,8 @@ def bundle_import(
             )
         elif o.status != "held":
             out.print(f"[bold yellow]{escape(o.name)}: {o.status}[/]: {escape(o.reason)}")
+        if o.first_seen:
+            out.print(f"  new origin {escape(o.name)}: key {o.key_fingerprint} pinned (compare it with its owner's)")
     for name in report.forks:
         out.print(f"[bold red]fork:[/] origin {escape(name)} signed two histories; kept as evidence, nothing merged")
 

@@ -76,11 +76,10 @@ import re
 import secrets
 import shutil
 import tarfile
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import pyrage
 from pyrage import x25519
@@ -198,25 +197,33 @@ def export_bundle(
     ``recipients``: age public keys of the receiving archive (its state lists
     them); ``None`` writes a plain bundle, only for a link that is itself
     encrypted (a sync over TLS). Memory stays bounded: entries are spooled to
-    temporary files, blobs are streamed from the store. Written to a
-    temporary name next to ``out`` and renamed when complete.
+    temporary files, blobs are streamed from the store. The plain tar is
+    spooled in the case's own temporary folder (a stick or a shared folder
+    never holds evidence in the clear, even if the export is killed); only the
+    ciphertext is written next to ``out``, as ``NAME.part``, made durable, and
+    renamed when complete.
     """
     age_recipients = sealing.parse_recipients(list(recipients)) if recipients is not None else None
     if age_recipients is not None and not age_recipients:
         raise BundleError("a bundle needs at least one recipient (the receiving archive's age public key)")
     out = out.resolve()
-    work = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
+    part = out.parent / f"{out.name}.part"
+    spooled: list[Path] = []
+
+    def spool() -> Path:  # in the case's own temporary folder, swept as blobs' are if this process dies
+        case.blobs.tmp.mkdir(parents=True, exist_ok=True)
+        spooled.append(case.blobs.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.part")
+        return spooled[-1]
+
     try:
-        manifest, parts, blobs = _gather(case, work, have, for_archive)
-        plain = work / "bundle.tar"
-        blob_bytes = _write_tar(case, plain, manifest, parts, blobs)
-        part = work / "bundle.part"
-        if age_recipients is not None:
+        manifest, parts, blobs = _gather(case, spool, have, for_archive)
+        if age_recipients is None:  # asked for in the clear (a sync over TLS): the tar is the bundle
+            blob_bytes = _write_tar(case, part, manifest, parts, blobs)
+        else:  # the plain tar stays on the case's disk; only ciphertext goes where the bundle goes
+            plain = spool()
+            blob_bytes = _write_tar(case, plain, manifest, parts, blobs)
             with open(plain, "rb") as src, open(part, "wb") as dst:
                 pyrage.encrypt_io(src, dst, age_recipients)
-            plain.unlink()
-        else:
-            plain.replace(part)
         digest = hashlib.sha256()
         with open(part, "rb") as fh:
             while chunk := fh.read(CHUNK):
@@ -224,8 +231,13 @@ def export_bundle(
             os.fsync(fh.fileno())
         size = part.stat().st_size
         part.replace(out)
+        _sync_folder(out.parent)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for p in spooled:
+            p.unlink(missing_ok=True)
     return BundleInfo(
         out,
         digest.hexdigest(),
@@ -238,20 +250,34 @@ def export_bundle(
     )
 
 
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _gather(
-    case: Case, work: Path, have: Mapping[str, int], for_archive: str | None
+    case: Case, spool: Callable[[], Path], have: Mapping[str, int], for_archive: str | None
 ) -> tuple[dict[str, Any], list[tuple[Path, Path]], list[tuple[str, int]]]:
-    """Spool each origin's suffix to files in ``work``; list the blobs the receiver lacks."""
+    """Spool each origin's suffix to temporary files; list the blobs the receiver lacks, at their held sizes."""
     listed: list[dict[str, Any]] = []
     parts: list[tuple[Path, Path]] = []
     with dbengine.snapshot(case.engine) as conn:  # one consistent state of every origin
         holding = origins.held_in(case, conn)
         named: dict[str, int] = {}  # every item named in a suffix sent, in order: digest -> size
-        for k, (name, o) in enumerate(holding.items()):
+        for name, o in holding.items():
             if o.checkpoint is None:
                 continue
             start = min(max(int(have.get(name, 0)), 0), o.size)
-            entries_path, details_path = work / f"{k}.entries", work / f"{k}.details"
+            entries_path, details_path = spool(), spool()
             with open(entries_path, "wb") as ef, open(details_path, "wb") as df:
                 for _, entry, details in origins.records(case, conn, name, start, o.size):
                     ef.write(len(entry).to_bytes(2, "big") + entry)
@@ -277,10 +303,13 @@ def _gather(
             )
             parts.append((entries_path, details_path))
         receiver_holds = origins.held_by(case, conn, have, named)
-    sending = {sha: size for sha, size in named.items() if sha not in receiver_holds}
-    for sha in sending:
-        if not case.blobs.exists(sha):
+        wanted = [sha for sha in named if sha not in receiver_holds]
+        sizes = origins.item_sizes(conn, wanted)  # the item's size as recorded here, not as an entry says
+    sending = {}
+    for sha in wanted:
+        if sha not in sizes or not case.blobs.exists(sha):
             raise BundleError(f"item {sha} is not in this archive's blob store: run verify")
+        sending[sha] = sizes[sha]
     manifest = {
         "format": FORMAT,
         "from_archive": case.log.origin,
@@ -367,6 +396,63 @@ class _Bounded:
         return b"".join(chunks)
 
 
+class _UstarOnly:
+    """A tar stream passed on only while every member header is a plain USTAR regular file.
+
+    The writer uses plain USTAR (``_write_tar``), so pax and GNU extended
+    headers, links and devices never belong in a bundle; ``tarfile`` would read
+    an extended header's body whole into memory before any member is seen, so
+    each 512-byte header block is checked here, before ``tarfile`` sees it.
+    """
+
+    def __init__(self, src: IO[bytes]) -> None:
+        self.src = src
+        self.body = 0  # bytes of the current member's data and padding still to pass through
+        self.ended = False  # past the first zero block: the end-of-archive blocks and padding
+        self.pending = b""
+
+    def read(self, n: int = -1) -> bytes:
+        want = CHUNK if n is None or n < 0 else n
+        while len(self.pending) < want:
+            if self.ended or self.body:
+                data = self.src.read(want - len(self.pending) if self.ended else min(self.body, CHUNK))
+                if not data:
+                    break
+                if not self.ended:
+                    self.body -= len(data)
+                self.pending += data
+                continue
+            header = self.src.read(512)
+            while header and len(header) < 512:
+                more = self.src.read(512 - len(header))
+                if not more:
+                    break
+                header += more
+            if len(header) == 512:
+                if header == bytes(512):
+                    self.ended = True
+                else:
+                    self.body = _ustar_body(header)
+            self.pending += header
+            if len(header) < 512:
+                break
+        out, self.pending = self.pending[:want], self.pending[want:]
+        return out
+
+
+def _ustar_body(header: bytes) -> int:
+    """How many bytes follow a USTAR regular file's header (its size, padded to blocks); anything else is refused."""
+    name = header[:100].split(b"\0", 1)[0].decode("utf-8", "replace")
+    if header[257:263] not in (b"ustar\0", b"ustar "):  # POSIX, or the GNU variant (same layout for a file)
+        raise BundleError(f"member {name!r} is not a USTAR header (only those are accepted)")
+    if header[156:157] not in (b"0", b"\0"):
+        raise BundleError(f"member {name!r} is not a regular file (type {header[156:157]!r})")
+    field = header[124:136].replace(b"\0", b" ").strip()
+    if not field or any(c not in b"01234567" for c in field):
+        raise BundleError(f"member {name!r} has a malformed size")
+    return -(-int(field, 8) // 512) * 512
+
+
 def _tar_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     try:
         yield from tar
@@ -449,7 +535,7 @@ def _read(
     """Read and check every member in order; return the manifest, the verdicts and the blobs taken."""
     running = hashlib.sha256()
     try:
-        tar = tarfile.open(fileobj=source, mode="r|")  # noqa: SIM115 (the caller closes the stream under it)
+        tar = tarfile.open(fileobj=cast(IO[bytes], _UstarOnly(source)), mode="r|")  # noqa: SIM115
     except (tarfile.TarError, EOFError) as exc:
         raise BundleError(f"not a bundle: {exc}") from None
     members = _tar_members(tar)

@@ -19,7 +19,9 @@ entries it passes on are checked against the origin's key.
 Accepting a suffix ``[from_size, to_size)`` of origin O (:func:`examine`):
 
 - the offered checkpoint must verify with O's key, pinned at first sight (trust
-  on first use); a different key for a name already held is refused;
+  on first use; the report shows its fingerprint); an offer under a different
+  key for a name already held is a **key conflict**: nothing is taken from that
+  origin, the others go on;
 - the sender's consistency proof (RFC 9162 section 2.1.4) from its tree at
   ``from_size`` (root ``from_root``, given with the offer) to the signed root
   must verify, so ``from_root`` really is the root of the signed log's prefix;
@@ -50,7 +52,13 @@ entry), nothing more is merged from that origin, ever (it is frozen until people
 sort out which history is true), and other origins go on. Damage that is not
 provably a fork (an entry that does not hash to the signed root while the proof
 holds, a broken proof, a receipt whose details do not match its commitment) is
-an error: the whole transfer is refused and nothing is written.
+an error: the whole transfer is refused and nothing is written. An origin
+whose signed entries cannot be mirrored safely (a receipt without a valid
+item digest, size or details commitment, or giving an item another size than
+the one held) is **refused** alone: a relay must never hold a receipt whose
+item it cannot send on. A transfer that finds what it examined changed when it
+writes (another import of the same suffix got there first) examines again and
+ends as held.
 
 This archive's own log is an origin too (:func:`held` lists it), but it is never
 written to from outside: an offer of it is only checked (a checkpoint signed by
@@ -64,11 +72,13 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factfinder.db import engine as dbengine
@@ -76,13 +86,14 @@ from factfinder.db.models import Item, Origin, OriginEntry, OriginFork, Protecte
 from factfinder.vault import custody, merkle, sealing
 from factfinder.vault.blobs import StoredBlob
 from factfinder.vault.case import Case, NewReceipt, Recorded
-from factfinder.vault.checkpoint import Checkpoint, Verifier
+from factfinder.vault.checkpoint import Checkpoint, Verifier, open_note
 from factfinder.vault.errors import CheckpointError, IntakeError, VaultError
 
 if TYPE_CHECKING:
     from factfinder.vault.audit import AuditReport
 
 STATE_FORMAT = "factfinder/origins-state/v1"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 DETAILS_KEYS = frozenset({"salt", "source", "note", "original_name", "collected_by_claimed", "sealed"})
 HOP_KINDS = ("bundle", "sync")
 _READ_CHUNK = 1024  # mirrored entries read per query when streaming a suffix out
@@ -93,6 +104,8 @@ HELD = "held"  # nothing new: everything offered is already held (and consistent
 FORK = "fork"  # signed by the origin's key but inconsistent with what is held: recorded, not merged
 FROZEN = "frozen"  # the origin forked earlier: nothing is taken from it any more
 GAP = "gap"  # the offer starts beyond what is held: skipped (ask again with this archive's state)
+KEY_CONFLICT = "key-conflict"  # offered under another key than the one pinned for its name: nothing taken
+REFUSED = "refused"  # signed by the origin's key, but its entries cannot be mirrored safely: nothing taken
 
 
 class OriginsError(IntakeError):
@@ -101,6 +114,14 @@ class OriginsError(IntakeError):
 
 class TransferError(OriginsError):
     """What another archive sent does not verify: refused as a whole, nothing written."""
+
+
+class _Moved(TransferError):
+    """What an examined origin held changed before the write (a concurrent transfer): examine again."""
+
+
+class _OriginRefused(Exception):
+    """One origin's offer cannot be mirrored (not the whole transfer's fault): that origin is refused."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +137,18 @@ class OriginState:
 
 @dataclass(frozen=True)
 class ArchiveState:
-    """What an archive says it holds: what a sender needs to make it a bundle or a sync."""
+    """What an archive says it holds: what a sender needs to make it a bundle or a sync.
+
+    ``signature`` is the signature block of a C2SP signed note whose text is
+    ``text`` (the canonical JSON of the state without its signature, and a
+    newline), signed with the archive's own note key: :func:`check_state`.
+    """
 
     archive: str
     recipients: list[str]
     origins: dict[str, OriginState]
+    signature: str | None = None
+    text: str = ""
 
     @property
     def have(self) -> dict[str, int]:
@@ -164,6 +192,7 @@ class Verdict:
     checkpoint: Checkpoint
     reason: str = ""
     receipts: list[NewItemEntry] = field(default_factory=list)
+    pinned: str | None = None  # the key this archive held for the origin before (None: first seen now)
 
     @property
     def new_entries(self) -> list[bytes]:
@@ -205,6 +234,9 @@ class OriginOutcome:
     reason: str = ""
     fork: bool = False  # signed by the origin's key but inconsistent with what is held
     new_items: list[str] = field(default_factory=list)  # digests of the items new to this archive
+    key_fingerprint: str = ""  # of the key the origin was offered under (to compare by eye with its owner's)
+    pinned_fingerprint: str = ""  # of the key pinned here before; "" when first seen in this transfer
+    first_seen: bool = False  # this transfer pinned the origin's key here (trust on first use)
 
     def __post_init__(self) -> None:
         self.fork = self.status == FORK
@@ -238,8 +270,14 @@ def held_in(case: Case, conn: Connection) -> dict[str, OriginState]:
 
 
 def state(case: Case) -> dict[str, Any]:
-    """What this archive hands to whoever will bring it a bundle (JSON-able; nothing secret in it)."""
-    return {
+    """What this archive hands to whoever will bring it a bundle (JSON-able; nothing secret in it).
+
+    Signed with the archive's note key (``signature``: see :class:`ArchiveState`)
+    when the case can sign: the state names the age recipients a bundle is
+    encrypted to, so whoever could alter it on the way could choose who reads
+    the bundle; the sender checks it with :func:`check_state`.
+    """
+    body: dict[str, Any] = {
         "format": STATE_FORMAT,
         "archive": case.log.origin,
         "recipients": list(case.config.recipients),
@@ -247,6 +285,62 @@ def state(case: Case) -> dict[str, Any]:
             name: {"size": o.size, "checkpoint": o.checkpoint, "verifier": o.verifier} for name, o in held(case).items()
         },
     }
+    signer = case.log.signer
+    if signer is not None:
+        text = _state_text(body)
+        body["signature"] = signer.sign(text)[len(text) + 1 :]
+    return body
+
+
+def _state_text(body: Mapping[str, Any]) -> str:
+    """The text a state's signature signs: its canonical JSON without the signature, and a newline."""
+    return custody.canonical_json({k: v for k, v in body.items() if k != "signature"}).decode("utf-8") + "\n"
+
+
+@dataclass(frozen=True)
+class StateTrust:
+    """Why a state file may be believed: checked against a pinned key, or only self-consistent."""
+
+    pinned: bool  # its signature verifies with the key this archive pinned for the state's archive
+    archive_fingerprint: str  # of the key that signed it: the receiving archive's ``origins list`` shows it
+    recipients: list[str]
+
+
+def check_state(case: Case, st: ArchiveState) -> StateTrust:
+    """Check a state's signature before a bundle is encrypted to the recipients it names.
+
+    If this archive holds the state's archive as an origin, the signature must
+    verify with the key pinned for it. If not, only self-consistency can be
+    checked (the state is signed with the key it gives for its own log, whose
+    checkpoint verifies with it): the caller must then show the key's
+    fingerprint and the recipients to a person who can compare them with the
+    receiving archive's (:attr:`StateTrust.pinned` is false). Raises
+    :class:`OriginsError` for an unsigned, altered or conflicting state.
+    """
+    if st.signature is None:
+        raise OriginsError("the state is not signed: its recipients cannot be checked")
+    claimed = st.origins.get(st.archive)
+    if claimed is None or claimed.checkpoint is None:
+        raise OriginsError(f"the state does not give archive {st.archive}'s own log and signed checkpoint")
+    pinned = held(case).get(st.archive)
+    key = _verifier(st.archive, pinned.verifier if pinned is not None else claimed.verifier)
+    if pinned is not None and pinned.verifier != claimed.verifier:
+        raise OriginsError(
+            f"the state gives archive {st.archive} the key {_fingerprint(claimed.verifier)}, "
+            f"but this archive pinned {key.fingerprint} for it: refused"
+        )
+    try:
+        open_note(st.text + "\n" + st.signature, key)
+    except CheckpointError as exc:
+        raise OriginsError(f"the state's signature does not verify ({exc}): altered on the way") from None
+    return StateTrust(pinned is not None, key.fingerprint, list(st.recipients))
+
+
+def _fingerprint(verifier: str) -> str:
+    try:
+        return Verifier.parse(verifier).fingerprint
+    except CheckpointError:
+        return "(malformed key)"
 
 
 def parse_state(obj: Any) -> ArchiveState:
@@ -256,6 +350,9 @@ def parse_state(obj: Any) -> ArchiveState:
     archive = obj.get("archive")
     recipients = obj.get("recipients")
     origins = obj.get("origins")
+    signature = obj.get("signature")
+    if signature is not None and not isinstance(signature, str):
+        raise OriginsError("origins state: 'signature' must be a signed note's signature lines")
     if not isinstance(archive, str) or not archive:
         raise OriginsError("origins state: 'archive' must name the archive's origin")
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
@@ -286,7 +383,7 @@ def parse_state(obj: Any) -> ArchiveState:
             if cp.size != size:
                 raise OriginsError(f"origins state: origin {name!r} says size {size} but its checkpoint {cp.size}")
         parsed[name] = OriginState(name, verifier, size, note)
-    return ArchiveState(archive, list(recipients), parsed)
+    return ArchiveState(archive, list(recipients), parsed, signature, _state_text(obj))
 
 
 def _verifier(name: str, text: str) -> Verifier:
@@ -650,14 +747,49 @@ def examine(case: Case, offers: Sequence[Offer]) -> list[Verdict]:
         raise TransferError("an origin is offered twice")
     with dbengine.snapshot(case.engine) as conn:
         holding = held_in(case, conn)
-        return [_examine_one(case, conn, offer, holding.get(offer.name)) for offer in offers]
+        verdicts = [_examine_one(case, conn, offer, holding.get(offer.name)) for offer in offers]
+        _check_item_sizes(conn, verdicts)
+    return verdicts
+
+
+def item_sizes(conn: Connection | Session, digests: Iterable[str]) -> dict[str, int]:
+    """The recorded size of each of ``digests`` that this archive holds as an item."""
+    wanted = sorted(set(digests))
+    sizes: dict[str, int] = {}
+    for lo in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[lo : lo + _IN_CHUNK]
+        sizes.update(
+            (str(sha), int(n)) for sha, n in conn.execute(select(Item.sha256, Item.size).where(Item.sha256.in_(chunk)))
+        )
+    return sizes
+
+
+def _check_item_sizes(conn: Connection, verdicts: Sequence[Verdict]) -> None:
+    """Refuse an origin whose receipts give an item another size than this archive (or an earlier origin) has.
+
+    Mirrored entries are what a relay later answers "which items, how big"
+    from, so a size that is not the item's would make its exports fail.
+    """
+    sizes = item_sizes(conn, (r.sha256 for v in verdicts for r in v.receipts))
+    for v in verdicts:
+        if v.status != TAKEN:
+            continue
+        mine: dict[str, int] = {}
+        for r in v.receipts:
+            known = sizes.get(r.sha256, mine.get(r.sha256))
+            if known is not None and known != r.size:
+                v.status, v.receipts = REFUSED, []
+                v.reason = f"entry {r.index} gives item {r.sha256[:12]} {r.size} bytes; it is {known} bytes"
+                break
+            mine[r.sha256] = r.size
+        else:
+            for sha, size in mine.items():
+                sizes.setdefault(sha, size)
 
 
 def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState | None) -> Verdict:
     name = offer.name
     key = _verifier(name, offer.verifier)
-    if have is not None and have.verifier != offer.verifier:
-        raise TransferError(f"origin {name} is offered under another key than the one this archive pinned for it")
     try:
         cp = Checkpoint.open(offer.checkpoint, key)
     except CheckpointError as exc:
@@ -668,8 +800,15 @@ def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState |
     _check_proof(offer, cp)
     h = have.size if have is not None else 0
     held_note = have.checkpoint if have is not None else None
-    verdict = Verdict(offer, HELD, h, held_note, cp)
+    verdict = Verdict(offer, HELD, h, held_note, cp, pinned=have.verifier if have is not None else None)
     own = name == case.log.origin
+    if have is not None and have.verifier != offer.verifier:
+        verdict.status = KEY_CONFLICT
+        verdict.reason = (
+            f"offered under the key {key.fingerprint}, but this archive pinned {_fingerprint(have.verifier)} "
+            "for that name: nothing taken from it (ask its owner which key is theirs)"
+        )
+        return verdict
     if have is not None and have.forked:
         verdict.status, verdict.reason = FROZEN, "this origin forked earlier: nothing more is taken from it"
         return verdict
@@ -702,6 +841,9 @@ def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState |
 
     if n <= h:
         if root_at(n) != cp.root_hash:
+            if have is None:  # nothing held to fork from: a size-0 checkpoint with a root is not a log at all
+                verdict.status, verdict.reason = REFUSED, "its checkpoint of an empty log has a non-empty root"
+                return verdict
             verdict.status = FORK
             verdict.reason = f"its checkpoint at size {n} has another root than the log held"
         return verdict
@@ -721,8 +863,12 @@ def _examine_one(case: Case, conn: Connection, offer: Offer, have: OriginState |
         verdict.status = FORK
         verdict.reason = f"a checkpoint signed with this archive's own key at size {n}, beyond its log ({h})"
         return verdict
+    try:
+        verdict.receipts = _check_entries(offer, h)
+    except _OriginRefused as exc:
+        verdict.status, verdict.reason = REFUSED, str(exc)
+        return verdict
     verdict.status = TAKEN
-    verdict.receipts = _check_entries(offer, h)
     return verdict
 
 
@@ -744,7 +890,20 @@ def _check_proof(offer: Offer, cp: Checkpoint) -> None:
 
 
 def _check_entries(offer: Offer, start: int) -> list[NewItemEntry]:
-    """Every new entry must be a canonical custody entry at its index; receipts must match their details."""
+    """Every new entry must be a canonical custody entry at its index; receipts must match their details.
+
+    A receipt (an ``item.added`` or ``item.received`` entry) must name its item
+    by a SHA-256 hex digest and a size and commit to its details: a mirrored
+    receipt is what this archive later sends the item's bytes for, so one it
+    cannot check would make every later export fail. Raises :class:`_OriginRefused`.
+    """
+    try:
+        return _check_entries_or_raise(offer, start)
+    except TransferError as exc:
+        raise _OriginRefused(str(exc)) from None
+
+
+def _check_entries_or_raise(offer: Offer, start: int) -> list[NewItemEntry]:
     found: list[NewItemEntry] = []
     skip = start - offer.from_size
     for offset, (entry, details) in enumerate(zip(offer.entries[skip:], offer.details[skip:], strict=True)):
@@ -756,8 +915,11 @@ def _check_entries(offer: Offer, start: int) -> list[NewItemEntry]:
             raise TransferError(f"{where} is not a custody entry") from None
         if record.get("seq") != index:
             raise TransferError(f"{where} says it is entry {record.get('seq')}")
+        receipt = record.get("action") in custody.ITEM_ACTIONS
         commitment = record.get("details_sha256")
         if commitment is None:
+            if receipt:
+                raise TransferError(f"{where} records an item but commits to no details")
             if details is not None:
                 raise TransferError(f"{where} commits to no details but details came with it")
             continue
@@ -776,14 +938,14 @@ def _check_entries(offer: Offer, start: int) -> list[NewItemEntry]:
         )
         if want != commitment:
             raise TransferError(f"{where}: its details do not match the commitment in the entry (altered)")
-        sha = receipt_item(record)
-        size = record.get("item_size")
-        if sha is not None:
-            if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-                raise TransferError(f"{where} names no valid item digest")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise TransferError(f"{where} gives no valid item size")
-            found.append(NewItemEntry(offer.name, index, sha, size, record, parsed))
+        if not receipt:
+            continue
+        sha, size = record.get("item_sha256"), record.get("item_size")
+        if not isinstance(sha, str) or not _HEX64.match(sha):
+            raise TransferError(f"{where} names no valid item digest")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise TransferError(f"{where} gives no valid item size")
+        found.append(NewItemEntry(offer.name, index, sha, size, record, parsed))
     return found
 
 
@@ -841,9 +1003,28 @@ def apply(
     """
     if hop.kind not in HOP_KINDS:
         raise OriginsError(f"a hop is a {' or a '.join(HOP_KINDS)}, not {hop.kind!r}")
-    outcomes = [
-        OriginOutcome(v.offer.name, v.status, v.held_size, v.checkpoint.size, reason=v.reason) for v in verdicts
-    ]
+    if any(b.pending is not None for b in blobs.values()):  # durable and named once, so a retry can use them
+        blobs = dict(zip(blobs, case.blobs.settle(list(blobs.values())), strict=True))
+    try:
+        return _apply_once(case, verdicts, blobs, hop, actor)
+    except (_Moved, IntegrityError):
+        # Another transfer took some of the same origins in between (two imports of one bundle, a sync
+        # and a bundle): examine again against what is held now, so this one ends as held or takes the rest.
+        return _apply_once(case, examine(case, [v.offer for v in verdicts]), blobs, hop, actor)
+
+
+def _outcome(v: Verdict) -> OriginOutcome:
+    out = OriginOutcome(v.offer.name, v.status, v.held_size, v.checkpoint.size, reason=v.reason)
+    out.key_fingerprint = _fingerprint(v.offer.verifier)
+    out.pinned_fingerprint = _fingerprint(v.pinned) if v.pinned is not None else ""
+    out.first_seen = v.pinned is None and v.status == TAKEN
+    return out
+
+
+def _apply_once(
+    case: Case, verdicts: Sequence[Verdict], blobs: Mapping[str, StoredBlob], hop: Hop, actor: str
+) -> list[OriginOutcome]:
+    outcomes = [_outcome(v) for v in verdicts]
     needed = needed_items(case, verdicts)
     missing = sorted(set(needed) - set(blobs))
     if missing:
@@ -898,8 +1079,12 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
         name = v.offer.name
         current = now_held.get(name)
         moved = name != case.log.origin and (current.size if current else 0) != v.held_size
-        if moved or (current is not None and current.forked):
-            raise TransferError(f"origin {name} changed while this was being taken in: take it in again")
+        if (
+            moved
+            or (current is not None and (current.forked or current.verifier != v.offer.verifier))
+            or (current is not None) != (v.pinned is not None)
+        ):
+            raise _Moved(f"origin {name} changed while this was being taken in: take it in again")
         origin_id = _origin_id(conn, name)
         if origin_id is None:
             origin_id = conn.execute(
@@ -928,6 +1113,7 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
                     origin=name,
                     held_checkpoint_sha256=_note_digest(held_note),
                     offered_checkpoint_sha256=_note_digest(v.offer.checkpoint),
+                    verifier=v.offer.verifier,
                     via=hop.via,
                     actor=actor,
                     at_vault_clock=now,
@@ -949,7 +1135,7 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
         frontier = unpack_frontier(stored, v.held_size, name)
         frontier_extend(frontier, v.held_size, (merkle.leaf_hash(e) for e in new))
         if frontier_root(frontier) != v.checkpoint.root_hash:  # examine checked it; this is the row it checked
-            raise TransferError(f"origin {name} changed while this was being taken in: take it in again")
+            raise _Moved(f"origin {name} changed while this was being taken in: take it in again")
         conn.execute(
             insert(OriginEntry),
             [
@@ -978,6 +1164,7 @@ def _write_rows(case: Case, conn: Connection, verdicts: Sequence[Verdict], hop: 
                 from_size=v.held_size,
                 to_size=v.checkpoint.size,
                 root=_b64(v.checkpoint.root_hash),
+                verifier=v.offer.verifier,
                 bundle_sha256=hop.bundle_sha256,
                 carrier_claimed=hop.carrier_claimed,
                 left_at_claimed=hop.left_at_claimed,
@@ -1013,10 +1200,16 @@ def _note_digest(note: str) -> str:
 def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: AuditReport) -> None:
     """Origins, their mirrored entries, forks and transfers against the custody entries (for ``verify``).
 
-    - each :class:`Transfer` row says what its ``transfer.received`` entry says, and every such entry has one;
-    - each :class:`OriginFork` row matches one ``origin.forked`` entry (origin and both notes' digests);
+    - each :class:`Transfer` row says what its ``transfer.received`` entry says, and every such entry has
+      exactly one row; each :class:`OriginFork` row matches one ``origin.forked`` entry (origin and both
+      notes' digests), one row per entry;
+    - each :class:`Origin` is what the custody log says of it: its key is the one every entry about it
+      records, it is forked exactly when an ``origin.forked`` entry names it, and its size is the largest
+      ``to_size`` a ``transfer.received`` entry gave it (so a mirror cannot be rolled back or its key swapped
+      with entries re-signed by another key without the log disagreeing);
     - each mirrored origin's entries are all there, hash to the root of its held checkpoint, which its pinned
-      key signed, and every receipt's details still match the commitment in its entry;
+      key signed, and to the root each ``transfer.received`` entry recorded at its ``to_size``; every receipt's
+      details still match the commitment in its entry, and the item it names is held here at the size it gives;
     - the stored compact range and each entry's ``item_sha256`` are what the entries make (both are what a
       transfer trusts instead of rereading the log).
     """
@@ -1025,8 +1218,10 @@ def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: Aud
     names = {int(i): str(n) for i, n in session.execute(select(Origin.id, Origin.name))}
     seen: set[int] = set()
     for t in session.scalars(select(Transfer)):
-        seen.add(t.log_index)
         subject = f"transfer {t.id} (entry {t.log_index})"
+        if t.log_index in seen:
+            report.add(audit.ROW_ALTERED, subject, "a second row for one transfer.received entry")
+        seen.add(t.log_index)
         entry = entries.get(t.log_index)
         if entry is None:
             report.add(audit.LOG_TRUNCATED, subject, "its custody entry is not in the log")
@@ -1046,24 +1241,76 @@ def check_rows(session: Session, entries: dict[int, dict[str, Any]], report: Aud
         wrong = sorted(k for k, value in want.items() if entry.get(k) != value)
         if wrong:
             report.add(audit.ROW_ALTERED, subject, f"differs from its custody entry in: {', '.join(wrong)}")
-    forks = {
-        (names.get(f.origin_id), _note_digest(f.held_checkpoint), _note_digest(f.offered_checkpoint)): f.id
-        for f in session.scalars(select(OriginFork))
-    }
+    forks: dict[tuple[Any, Any, Any], list[int]] = {}
+    for f in session.scalars(select(OriginFork).order_by(OriginFork.id)):
+        key = (names.get(f.origin_id), _note_digest(f.held_checkpoint), _note_digest(f.offered_checkpoint))
+        forks.setdefault(key, []).append(f.id)
+    said: dict[str, _Said] = {}  # what the custody log says of each origin
     for index, entry in entries.items():
         action = entry.get("action")
-        if action == custody.TRANSFER_RECEIVED and index not in seen:
-            report.add(audit.ROW_MISSING, f"entry {index}", "records a transfer but its database row is gone")
-        if action == custody.ORIGIN_FORKED:
-            key = (entry.get("origin"), entry.get("held_checkpoint_sha256"), entry.get("offered_checkpoint_sha256"))
-            if forks.pop(key, None) is None:  # type: ignore[arg-type]
+        if action not in (custody.TRANSFER_RECEIVED, custody.ORIGIN_FORKED) or not isinstance(entry.get("origin"), str):
+            continue
+        about = said.setdefault(entry["origin"], _Said())
+        if isinstance(entry.get("verifier"), str):
+            about.verifiers.add(entry["verifier"])
+        else:
+            about.unkeyed.append(index)
+        if action == custody.TRANSFER_RECEIVED:
+            if index not in seen:
+                report.add(audit.ROW_MISSING, f"entry {index}", "records a transfer but its database row is gone")
+            to_size = entry.get("to_size")
+            if isinstance(to_size, int):
+                about.size = max(about.size, to_size)
+                about.roots.append((index, to_size, str(entry.get("root"))))
+        else:
+            about.forked = True
+            said_fork = (entry["origin"], entry.get("held_checkpoint_sha256"), entry.get("offered_checkpoint_sha256"))
+            rows = forks.get(said_fork)
+            if not rows:
                 report.add(audit.ROW_MISSING, f"entry {index}", "records a fork but its database row is gone")
-    for fork_id in forks.values():
-        report.add(audit.ROW_ALTERED, f"origin fork {fork_id}", "no origin.forked custody entry records it")
+            else:
+                rows.pop(0)
+    for fork_ids in forks.values():
+        for fork_id in fork_ids:
+            report.add(audit.ROW_ALTERED, f"origin fork {fork_id}", "no origin.forked custody entry records it")
     own = _own_origin_name(entries)
     for origin in session.scalars(select(Origin)):
+        told = said.pop(origin.name, None)
+        if told is None:
+            report.add(audit.ROW_ALTERED, f"origin {origin.name}", "no custody entry records this origin")
+            continue
+        _check_origin_said(origin, told, report)
         if origin.name != own:
-            _check_mirror(session, origin, report)
+            _check_mirror(session, origin, told, report)
+    for name in said:
+        report.add(audit.ROW_MISSING, f"origin {name}", "the custody log records it but its database row is gone")
+
+
+@dataclass
+class _Said:
+    """What the custody log's ``transfer.received`` and ``origin.forked`` entries say of one origin."""
+
+    verifiers: set[str] = field(default_factory=set)
+    unkeyed: list[int] = field(default_factory=list)  # entries that record no key
+    size: int = 0
+    forked: bool = False
+    roots: list[tuple[int, int, str]] = field(default_factory=list)  # (entry, to_size, base64 root)
+
+
+def _check_origin_said(origin: Origin, about: _Said, report: AuditReport) -> None:
+    from factfinder.vault import audit
+
+    subject = f"origin {origin.name}"
+    if about.unkeyed:
+        report.add(audit.ENTRY_ALTERED, subject, f"entry {about.unkeyed[0]} records no key for it")
+    if about.verifiers != {origin.verifier}:
+        report.add(audit.ROW_ALTERED, subject, "its key is not the one the custody log records for it")
+    if bool(origin.forked) != about.forked:
+        report.add(
+            audit.ROW_ALTERED, subject, f"marked {'' if origin.forked else 'not '}forked; the log says otherwise"
+        )
+    if int(origin.size) != about.size:
+        report.add(audit.ROW_ALTERED, subject, f"holds {origin.size} entries; the custody log says {about.size} came")
 
 
 def _own_origin_name(entries: dict[int, dict[str, Any]]) -> str | None:
@@ -1076,7 +1323,7 @@ def _own_origin_name(entries: dict[int, dict[str, Any]]) -> str | None:
         return None
 
 
-def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None:
+def _check_mirror(session: Session, origin: Origin, about: _Said, report: AuditReport) -> None:
     from factfinder.vault import audit
 
     subject = f"origin {origin.name}"
@@ -1101,14 +1348,33 @@ def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None
         report.add(audit.CHECKPOINT_MISMATCH, subject, f"its checkpoint is for size {cp.size}, it holds {origin.size}")
         return
     leaves = [merkle.leaf_hash(bytes(r[1])) for r in rows]
-    if merkle.MemoryTree(leaves).root() != cp.root_hash:
-        report.add(audit.ENTRY_ALTERED, subject, "its mirrored entries do not hash to its checkpoint's root")
     rebuilt: list[bytes] = []
-    frontier_extend(rebuilt, 0, leaves)
+    size = 0
+    for index, to_size, root in sorted(about.roots, key=lambda r: r[1]):  # the roots each hop recorded
+        if to_size > len(leaves):
+            continue  # more than is held: reported above as a size the log disagrees with
+        size = frontier_extend(rebuilt, size, leaves[size:to_size])
+        if _b64(frontier_root(rebuilt)) != root:
+            report.add(
+                audit.ENTRY_ALTERED,
+                subject,
+                f"its entries up to {to_size} do not hash to the root entry {index} recorded",
+            )
+    frontier_extend(rebuilt, size, leaves[size:])
+    if frontier_root(rebuilt) != cp.root_hash:
+        report.add(audit.ENTRY_ALTERED, subject, "its mirrored entries do not hash to its checkpoint's root")
     if bytes(origin.frontier or b"") != pack_frontier(rebuilt):
         report.add(audit.ROW_ALTERED, subject, "its stored compact range is not the one its mirrored entries make")
+    named = {idx: entry_item(bytes(entry)) for idx, entry, _, _ in rows}
+    held_sizes = item_sizes(session, {sha for sha in named.values() if sha is not None})
     for idx, entry, details, item_sha256 in rows:
-        if item_sha256 != entry_item(bytes(entry)):
+        sha = named[idx]
+        if sha is not None:
+            if sha not in held_sizes:
+                report.add(audit.ROW_MISSING, f"{subject} entry {idx}", f"names item {sha[:12]}, not held here")
+            elif held_sizes[sha] != custody.decode_entry(bytes(entry)).get("item_size"):
+                report.add(audit.ROW_ALTERED, f"{subject} entry {idx}", f"gives item {sha[:12]} another size")
+        if item_sha256 != sha:
             report.add(audit.ROW_ALTERED, f"{subject} entry {idx}", "its item digest column differs from its entry")
         try:
             _check_entries(
@@ -1124,5 +1390,5 @@ def _check_mirror(session: Session, origin: Origin, report: AuditReport) -> None
                 ),
                 int(idx),
             )
-        except TransferError as exc:
+        except _OriginRefused as exc:
             report.add(audit.ROW_ALTERED, f"{subject} entry {idx}", str(exc))

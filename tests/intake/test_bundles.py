@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tarfile
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyrage
 import pytest
 from pyrage import x25519
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from factfinder.db import engine as dbengine
 from factfinder.db.models import Origin, OriginEntry, OriginFork, Receipt, Transfer
 from factfinder.intake import origins
 from factfinder.intake.bundles import BundleError, export_bundle, import_bundle
-from factfinder.vault import custody, keys, sealing
+from factfinder.vault import custody, keys, merkle, sealing
 from factfinder.vault.audit import AuditReport, verify_case
 from factfinder.vault.case import Case
+from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
 from tests.conftest import NewDatabase
 
 PHONE = "+7 701 555 0100"
@@ -303,6 +310,16 @@ def test_forged_fork_is_recorded_not_merged(make_case: Make, tmp_path: Path) -> 
         assert again.nothing_new and shape(c) == before
         with Session(c.engine) as s:
             assert len(s.scalars(select(Transfer)).all()) == 1
+        # A second row for the one fork entry is noticed by verify.
+        with Session(c.engine) as s:
+            fork = s.scalars(select(OriginFork)).one()
+            row = {col.name: getattr(fork, col.name) for col in OriginFork.__table__.columns if col.name != "id"}
+        with dbengine.write_transaction(c.engine) as conn:
+            conn.execute(insert(OriginFork).values(**row))
+        audit = AuditReport()
+        with Session(c.engine) as s:
+            origins.check_rows(s, entries_of(c), audit)
+        assert any("no origin.forked custody entry" in str(p) for p in audit.problems)
     finally:
         a.close()
         twin.close()
@@ -333,3 +350,176 @@ def _fail_on(action: str, real: Callable[..., bytes]) -> Callable[..., bytes]:
         return real(seq, act, *args, **kw)
 
     return encode
+
+
+def _append_own(case: Case, action: str, **fields: object) -> None:
+    """An entry signed into ``case``'s own log as its key holder could, whatever the software would write."""
+    with dbengine.write_transaction(case.engine) as conn:
+        head = case.log.head(conn, lock=True)
+        entry = custody.encode_entry(head.size, action, head.checkpoint_size, head.checkpoint_root, **fields)
+        case.log.append(conn, [entry])
+        case.log.checkpoint(conn, custody.vault_clock())
+
+
+def _signed_log(signer: Signer, entries: list[bytes], details: list[bytes | None] | None = None) -> origins.Offer:
+    """An offer of a whole log made and signed outside any case (by a hostile or squatting key holder)."""
+    root = merkle.MemoryTree([merkle.leaf_hash(e) for e in entries]).root()
+    note = Checkpoint(signer.name, len(entries), root).sign(signer)
+    return origins.Offer(
+        signer.name, signer.verifier.encode(), 0, merkle.EMPTY_ROOT, note, [], entries, details or [None] * len(entries)
+    )
+
+
+def test_a_hostile_origins_unbacked_receipt_is_refused_and_the_relay_goes_on(make_case: Make, tmp_path: Path) -> None:
+    """An origin's key holder signs receipts naming items it never sends: that origin is refused, nothing else."""
+    a, h, b, c = make_case("a"), make_case("h"), make_case("b"), make_case("c")
+    fill(a, "laptop", 1)
+    take(b, send(a, b, tmp_path / "ab.bundle"))
+    fill(h, "hostile", 1)
+    _append_own(h, custody.ITEM_ADDED, item_sha256=hashlib.sha256(b"ghost").hexdigest(), item_size=5)
+    before = shape(b)
+    report = take(b, send(h, b, tmp_path / "hb.bundle"))
+    outcome = next(o for o in report.origins if o.name == h.log.origin)
+    assert outcome.status == origins.REFUSED and "commits to no details" in outcome.reason
+    assert report.nothing_new and shape(b) == before and h.log.origin not in origins.held(b)
+    # A receipt with a valid commitment but another size for an item the receiver holds: refused too.
+    held_sha = hashlib.sha256(b"laptop video 0").hexdigest()
+    salt = b"\0" * 16
+    details = custody.canonical_json(
+        {
+            "salt": base64.b64encode(salt).decode(),
+            "source": "x",
+            "note": None,
+            "original_name": None,
+            "collected_by_claimed": None,
+            "sealed": {},
+        }
+    )
+    commitment = custody.details_commitment(
+        salt, custody.receipt_details(source="x", note=None, original_name=None, collected_by_claimed=None, sealed={})
+    )
+    hostile = Signer.generate("factfinder/hostile")
+    entries = [
+        custody.encode_entry(0, custody.CASE_CREATED, 0, None, log_key=hostile.verifier.encode()),
+        custody.encode_entry(
+            1, custody.ITEM_ADDED, 0, None, item_sha256=held_sha, item_size=999, details_sha256=commitment
+        ),
+    ]
+    (verdict,) = origins.examine(b, [_signed_log(hostile, entries, [None, details])])
+    assert verdict.status == origins.REFUSED and "999" in verdict.reason
+    # The relay passes on what it took, and what it passes on exports and verifies downstream.
+    report = take(c, send(b, c, tmp_path / "bc.bundle"))
+    assert {o.name: o.status for o in report.origins}[a.log.origin] == origins.TAKEN
+    assert c.counts()["items"] == 1 and verify_case(b).ok and verify_case(c).ok
+
+
+def test_a_key_conflict_refuses_that_origin_only(make_case: Make, tmp_path: Path) -> None:
+    """A squatter pins origin Y's name first; the real Y, relayed by Z, is refused; Z's own entries go in."""
+    y, z, c = make_case("y"), make_case("z"), make_case("c")
+    squatter = Signer.generate(y.log.origin)
+    squat = _signed_log(
+        squatter, [custody.encode_entry(0, custody.CASE_CREATED, 0, None, log_key=squatter.verifier.encode())]
+    )
+    origins.apply(c, origins.examine(c, [squat]), {}, origins.Hop("sync"), actor="sync")
+    assert origins.held(c)[y.log.origin].verifier == squatter.verifier.encode()
+    fill(y, "y", 1)
+    take(z, send(y, z, tmp_path / "yz.bundle"))
+    fill(z, "z", 2)
+    report = take(c, send(z, c, tmp_path / "zc.bundle"))
+    by_name = {o.name: o for o in report.origins}
+    conflict = by_name[y.log.origin]
+    real = Verifier.parse(y.config.log_key).fingerprint
+    assert conflict.status == origins.KEY_CONFLICT and conflict.entries_taken == 0
+    assert conflict.key_fingerprint == real and conflict.pinned_fingerprint == squatter.verifier.fingerprint
+    assert real in conflict.reason and squatter.verifier.fingerprint in conflict.reason
+    assert by_name[z.log.origin].status == origins.TAKEN and by_name[z.log.origin].first_seen
+    assert c.counts()["items"] == 3 and verify_case(c).ok  # Z's two, and Y's one as Z itself recorded it
+    # Trust on first use pins nothing for a checkpoint that cannot be a log: size 0 with a non-empty root.
+    empty = Signer.generate("factfinder/empty")
+    note = Checkpoint(empty.name, 0, b"\1" * 32).sign(empty)
+    offer = origins.Offer(empty.name, empty.verifier.encode(), 0, merkle.EMPTY_ROOT, note, [], [], [])
+    (verdict,) = origins.examine(c, [offer])
+    assert verdict.status == origins.REFUSED
+    origins.apply(c, [verdict], {}, origins.Hop("sync"), actor="sync")
+    assert empty.name not in origins.held(c)
+
+
+def test_a_killed_export_leaves_no_plaintext_where_the_bundle_goes(make_case: Make, tmp_path: Path) -> None:
+    a, b = make_case("a"), make_case("b")
+    fill(a, "a", 1)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    script = tmp_path / "die.py"
+    script.write_text(
+        "import os, sys, pathlib\n"
+        "from factfinder.intake import bundles\n"
+        "from factfinder.vault.case import Case\n"
+        "bundles.pyrage.encrypt_io = lambda *a, **k: os._exit(3)\n"
+        "with Case.open(pathlib.Path(sys.argv[1])) as case:\n"
+        "    out = pathlib.Path(sys.argv[2])\n"
+        "    bundles.export_bundle(case, out, have={}, recipients=sys.argv[3:], for_archive=None)\n"
+    )
+    died = subprocess.run(
+        [sys.executable, str(script), str(a.path), str(stick / "x.bundle"), *b.config.recipients],
+        capture_output=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert died.returncode == 3, died.stderr
+    for f in stick.rglob("*"):
+        assert f.is_dir() or b"ustar" not in f.read_bytes(), f
+    assert a.blobs.remove_stale_temporaries() >= 1  # the plain spool was in the case's own folder, swept later
+    # A finished export: while encrypting, only the ciphertext's NAME.part is there; then only the bundle.
+    seen: list[list[str]] = []
+    real = pyrage.encrypt_io
+
+    def watching(src: object, dst: object, recipients: object) -> None:
+        seen.append(sorted(p.name for p in stick.iterdir()))
+        real(src, dst, recipients)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pyrage, "encrypt_io", watching)
+        send(a, b, stick / "x.bundle")
+    assert seen == [["x.bundle.part"]] and sorted(p.name for p in stick.iterdir()) == ["x.bundle"]
+    assert take(b, stick / "x.bundle").items_new == 1
+
+
+def test_two_imports_of_one_bundle_at_once_end_as_held(
+    make_case: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = make_case("a"), make_case("b")
+    fill(a, "a", 2)
+    path = send(a, b, tmp_path / "a.bundle")
+    real = origins.apply
+    inner: list[object] = []
+
+    def racing(*args: object, **kw: object) -> object:
+        if not inner:  # the other import finishes between this one's checks and its write
+            inner.append(None)
+            inner.append(take(b, path))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(origins, "apply", racing)
+    report = take(b, path)
+    assert not inner[1].nothing_new  # type: ignore[attr-defined]
+    assert report.nothing_new and {o.status for o in report.origins} == {origins.HELD}
+    assert b.counts()["items"] == 2 and verify_case(b).ok
+    with Session(b.engine) as s:
+        assert len(s.scalars(select(Transfer)).all()) == 1
+
+
+def test_an_extended_header_is_refused_before_it_is_read(make_case: Make, tmp_path: Path) -> None:
+    """A 200 MB pax header opening a bundle is refused from its 512-byte header block, not read into memory."""
+    b = make_case("b")
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, 200 << 20
+    path = tmp_path / "pax.bundle"
+    with open(path, "wb") as fh:
+        fh.write(info.tobuf(format=tarfile.USTAR_FORMAT))
+        fh.truncate(512 + (200 << 20) + 1024)  # the header's body: sparse zeros, costing no disk
+    tracemalloc.start()
+    try:
+        unchanged_after(b, lambda: take(b, path, identity=None), "not a regular file")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20

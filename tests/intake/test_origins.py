@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -10,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from pyrage import x25519
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 import factfinder.cli_transfer  # noqa: F401  (registers ``bundle`` and ``origins`` on the CLI)
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Origin, OriginEntry, Transfer
+from factfinder.db.models import Item, Origin, OriginEntry, Transfer
 from factfinder.intake import origins
 from factfinder.intake.bundles import export_bundle, import_bundle
 from factfinder.vault import custody, merkle
 from factfinder.vault.audit import AuditReport, verify_case
 from factfinder.vault.case import Case, NewReceipt
+from factfinder.vault.checkpoint import Checkpoint, Signer, Verifier
 from tests.conftest import Cli, NewDatabase
 
 
@@ -144,7 +147,18 @@ def test_cli_state_export_import_and_list(cli: Cli, tmp_path: Path) -> None:
     cli("origins", "state", b, "-o", state)
     bundle = tmp_path / "stick" / "laptop.bundle"
     bundle.parent.mkdir()
-    _, text, _ = cli("bundle", "export", a, "--since", state, "-o", bundle)
+    # The laptop holds no key for the commission: it shows what the state asks for and wants a person's word.
+    _, _, err = cli("bundle", "export", a, "--since", state, "-o", bundle, code=2)
+    with Case.open(b) as case:
+        fingerprint, recipients = Verifier.parse(case.config.log_key).fingerprint, case.config.recipients
+    assert "--trust-state" in err and fingerprint in err and recipients[0] in err and not bundle.exists()
+    altered = json.loads(state.read_text())
+    altered["recipients"] = [str(x25519.Identity.generate().to_public())]  # someone on the way picks the reader
+    forged = tmp_path / "forged-state.json"
+    forged.write_text(json.dumps(altered))
+    _, _, err = cli("bundle", "export", a, "--since", forged, "-o", bundle, "--trust-state", code=2)
+    assert "signature does not verify" in err and not bundle.exists()
+    _, text, _ = cli("bundle", "export", a, "--since", state, "-o", bundle, "--trust-state")
     assert "1 item(s)" in text
     assert bundle.read_bytes().startswith(b"age-encryption.org/v1\n")
     _, _, err = cli("bundle", "import", b, bundle, code=2)  # no identity: a clear refusal
@@ -154,6 +168,8 @@ def test_cli_state_export_import_and_list(cli: Cli, tmp_path: Path) -> None:
         "bundle", "import", b, bundle, "--identity", identity, "--carrier", "a driver", "--left-at", "2011-12-20"
     )
     assert "1 new item(s)" in text
+    with Case.open(a) as case:  # the new origin's key is shown, to compare by eye with the laptop's
+        assert f"key {Verifier.parse(case.config.log_key).fingerprint} pinned" in text
     _, text, _ = cli("bundle", "import", b, bundle, "--identity", identity)
     assert "nothing new" in text
     _, text, _ = cli("origins", "list", b, "--json")
@@ -265,3 +281,114 @@ def test_the_compact_range_and_what_the_receiver_holds_match_a_full_recount(
     finally:
         for case in made.values():
             case.close()
+
+
+def test_a_state_is_checked_against_the_key_pinned_for_its_archive(pair: tuple[Case, Case], tmp_path: Path) -> None:
+    a, b = pair
+    _transfer(b, a, tmp_path / "ba.bundle")  # the laptop now holds the commission's log, under its key
+    st = origins.parse_state(origins.state(b))
+    assert origins.check_state(a, st).pinned
+    # A whole state made with another key of the commission's name: self-consistent, but not the pinned key.
+    squatter = Signer.generate(b.log.origin)
+    forged: dict[str, Any] = {
+        "format": origins.STATE_FORMAT,
+        "archive": b.log.origin,
+        "recipients": [str(x25519.Identity.generate().to_public())],
+        "origins": {
+            b.log.origin: {
+                "size": 0,
+                "checkpoint": Checkpoint(b.log.origin, 0, merkle.EMPTY_ROOT).sign(squatter),
+                "verifier": squatter.verifier.encode(),
+            }
+        },
+    }
+    text = custody.canonical_json(forged).decode() + "\n"
+    forged["signature"] = squatter.sign(text)[len(text) + 1 :]
+    with pytest.raises(origins.OriginsError, match="pinned"):
+        origins.check_state(a, origins.parse_state(forged))
+    unsigned = origins.state(b)
+    del unsigned["signature"]
+    with pytest.raises(origins.OriginsError, match="not signed"):
+        origins.check_state(a, origins.parse_state(unsigned))
+
+
+def test_check_rows_ties_each_mirror_to_the_custody_log(pair: tuple[Case, Case], tmp_path: Path) -> None:
+    """Edits that keep a mirror self-consistent still disagree with what the receiver's own log recorded."""
+    a, b = pair
+    a.add_bytes(b"one", actor="t")
+    _transfer(a, b, tmp_path / "1.bundle")
+    first = origins.held(b)[a.log.origin]
+    a.add_bytes(b"two", actor="t")
+    _transfer(a, b, tmp_path / "2.bundle")
+    assert _audit(b) == []
+    name = a.log.origin
+    with Session(b.engine) as s:
+        row = s.scalars(select(Origin).where(Origin.name == name)).one()
+        saved = {c: getattr(row, c) for c in ("size", "checkpoint", "frontier", "verifier", "forked")}
+        kept = [
+            {
+                "origin_id": e.origin_id,
+                "idx": e.idx,
+                "entry": e.entry,
+                "details": e.details,
+                "item_sha256": e.item_sha256,
+            }
+            for e in s.scalars(select(OriginEntry).where(OriginEntry.origin_id == row.id))
+        ]
+        origin_id = row.id
+        transfer = s.scalars(select(Transfer).order_by(Transfer.id)).first()
+        assert transfer is not None
+        copied = {c.name: getattr(transfer, c.name) for c in Transfer.__table__.columns if c.name != "id"}
+
+    def edit(**values: Any) -> list[str]:
+        with dbengine.write_transaction(b.engine) as conn:
+            conn.execute(update(Origin).where(Origin.id == origin_id).values(**values))
+        problems = _audit(b)
+        with dbengine.write_transaction(b.engine) as conn:
+            conn.execute(delete(OriginEntry).where(OriginEntry.origin_id == origin_id))
+            conn.execute(insert(OriginEntry), kept)
+            conn.execute(update(Origin).where(Origin.id == origin_id).values(**saved))
+        assert _audit(b) == []
+        return problems
+
+    def frontier(entries: list[bytes]) -> bytes:
+        out: list[bytes] = []
+        origins.frontier_extend(out, 0, (merkle.leaf_hash(e) for e in entries))
+        return origins.pack_frontier(out)
+
+    # Rolled back to the first hop's state: entries, checkpoint and compact range all agree with each other.
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(delete(OriginEntry).where(OriginEntry.origin_id == origin_id, OriginEntry.idx >= first.size))
+    older = [bytes(k["entry"]) for k in kept if k["idx"] < first.size]
+    assert any(
+        "custody log says" in p for p in edit(size=first.size, checkpoint=first.checkpoint, frontier=frontier(older))
+    )
+    assert any("forked" in p for p in edit(forked=True))
+    # The whole mirror swapped for a history signed with another key of the same name.
+    other = Signer.generate(name)
+    swapped = [bytes(k["entry"]) for k in kept]
+    swapped[1] = custody.encode_entry(1, "note.added", 0, None, text="a different history")
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(
+            update(OriginEntry)
+            .where(OriginEntry.origin_id == origin_id, OriginEntry.idx == 1)
+            .values(entry=swapped[1], details=None, item_sha256=None)
+        )
+    tree = merkle.MemoryTree([merkle.leaf_hash(e) for e in swapped])
+    problems = edit(
+        verifier=other.verifier.encode(),
+        checkpoint=Checkpoint(name, len(swapped), tree.root()).sign(other),
+        frontier=frontier(swapped),
+    )
+    assert any("key is not the one" in p for p in problems)
+    assert any("root entry" in p for p in problems)
+    # An item a mirrored receipt names, held at another size than the receipt gives.
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(update(Item).where(Item.sha256 == hashlib.sha256(b"one").hexdigest()).values(size=4))
+    assert any("another size" in p for p in _audit(b))
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(update(Item).where(Item.sha256 == hashlib.sha256(b"one").hexdigest()).values(size=3))
+    # A second row for a transfer (at another entry: one row per entry is a database constraint).
+    with dbengine.write_transaction(b.engine) as conn:
+        conn.execute(insert(Transfer).values(**{**copied, "log_index": copied["log_index"] - 1}))
+    assert any("differs from its custody entry" in p for p in _audit(b))
