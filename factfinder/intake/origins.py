@@ -282,7 +282,10 @@ def state(case: Case) -> dict[str, Any]:
         "archive": case.log.origin,
         "recipients": list(case.config.recipients),
         "origins": {
-            name: {"size": o.size, "checkpoint": o.checkpoint, "verifier": o.verifier} for name, o in held(case).items()
+            # forked: this archive holds two histories of that origin and takes no more of it; a peer then
+            # does not send it (sync), and the signature covers it like the rest.
+            name: {"size": o.size, "checkpoint": o.checkpoint, "verifier": o.verifier, "forked": o.forked}
+            for name, o in held(case).items()
         },
     }
     signer = case.log.signer
@@ -382,7 +385,7 @@ def parse_state(obj: Any) -> ArchiveState:
                 raise OriginsError(f"origins state: origin {name!r}: {exc}") from None
             if cp.size != size:
                 raise OriginsError(f"origins state: origin {name!r} says size {size} but its checkpoint {cp.size}")
-        parsed[name] = OriginState(name, verifier, size, note)
+        parsed[name] = OriginState(name, verifier, size, note, o.get("forked") is True)
     return ArchiveState(archive, list(recipients), parsed, signature, _state_text(obj))
 
 
