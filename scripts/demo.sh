@@ -89,7 +89,7 @@ factfinder bundle import "$CASE" "$OUT/field.bundle" --identity "$CASE/keys/witn
   --carrier "courier (placeholder)" --left-at 2011-12-18
 factfinder bundle import "$CASE" "$OUT/field.bundle" --identity "$CASE/keys/witness-identity.age"  # again: no-op
 factfinder origins list "$CASE"
-factfinder odk form add "$CASE" samples/forms/testimony.xml
+factfinder odk form add "$CASE" samples/forms/testimony.xml --campaign zhanaozen
 factfinder odk app-user add "$CASE" phone-1 --campaign zhanaozen --server "http://127.0.0.1:${PORT:-8000}" \
   > "$OUT/odk-phone-1.txt"
 echo "ODK Collect: scan or type the device link in $OUT/odk-phone-1.txt (shown once; keep it like a password)"
