@@ -52,10 +52,10 @@ lint: install
 test: install lint test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test-postgres: install
-	bash scripts/with-postgres.sh $(BIN)/pytest -q
+	bash scripts/with-postgres.sh $(BIN)/pytest -q --durations=15
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

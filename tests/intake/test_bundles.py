@@ -187,6 +187,7 @@ def test_relay_a_to_b_to_c(make_case: Make, tmp_path: Path) -> None:
         assert mirrored == [e for _, e in a.log.entries(conn)]
 
 
+@pytest.mark.once_on_postgres  # refused while reading the file, before any database work
 def test_truncated_bundle_is_refused(make_case: Make, tmp_path: Path) -> None:
     a, b = make_case("a"), make_case("b")
     fill(a, "a")
@@ -219,6 +220,7 @@ def _flip(src: Path, dst: Path, at: int) -> Path:
     return dst
 
 
+@pytest.mark.once_on_postgres  # refused while reading the file, before any database work
 def test_one_flipped_byte_is_refused(make_case: Make, tmp_path: Path) -> None:
     a, b = make_case("a"), make_case("b")
     fill(a, "a")
@@ -238,6 +240,7 @@ def test_one_flipped_byte_is_refused(make_case: Make, tmp_path: Path) -> None:
     assert b.counts()["items"] == 3 and verify_case(b).ok
 
 
+@pytest.mark.once_on_postgres  # refused while reading the file, before any database work
 def test_bundle_for_another_archive_is_refused(make_case: Make, tmp_path: Path) -> None:
     a, b, c = make_case("a"), make_case("b"), make_case("c")
     fill(a, "a")
@@ -257,6 +260,7 @@ def _retar(src: Path, dst: Path, rename: dict[str, str]) -> Path:
     return dst
 
 
+@pytest.mark.once_on_postgres  # refused while reading the file, before any database work
 def test_path_traversal_and_odd_names_are_refused(make_case: Make, tmp_path: Path) -> None:
     a, b = make_case("a"), make_case("b")
     fill(a, "a")
@@ -370,6 +374,7 @@ def _signed_log(signer: Signer, entries: list[bytes], details: list[bytes | None
     )
 
 
+@pytest.mark.once_on_postgres  # refused while examining the offer; relays run on PostgreSQL in test_relay_a_to_b_to_c
 def test_a_hostile_origins_unbacked_receipt_is_refused_and_the_relay_goes_on(make_case: Make, tmp_path: Path) -> None:
     """An origin's key holder signs receipts naming items it never sends: that origin is refused, nothing else."""
     a, h, b, c = make_case("a"), make_case("h"), make_case("b"), make_case("c")
@@ -413,6 +418,7 @@ def test_a_hostile_origins_unbacked_receipt_is_refused_and_the_relay_goes_on(mak
     assert c.counts()["items"] == 1 and verify_case(b).ok and verify_case(c).ok
 
 
+@pytest.mark.once_on_postgres  # refused while examining the offer; relays run on PostgreSQL in test_relay_a_to_b_to_c
 def test_a_key_conflict_refuses_that_origin_only(make_case: Make, tmp_path: Path) -> None:
     """A squatter pins origin Y's name first; the real Y, relayed by Z, is refused; Z's own entries go in."""
     y, z, c = make_case("y"), make_case("z"), make_case("c")
@@ -444,6 +450,7 @@ def test_a_key_conflict_refuses_that_origin_only(make_case: Make, tmp_path: Path
     assert empty.name not in origins.held(c)
 
 
+@pytest.mark.once_on_postgres  # what the export leaves on disk, not database work
 def test_a_killed_export_leaves_no_plaintext_where_the_bundle_goes(make_case: Make, tmp_path: Path) -> None:
     a, b = make_case("a"), make_case("b")
     fill(a, "a", 1)
@@ -507,6 +514,7 @@ def test_two_imports_of_one_bundle_at_once_end_as_held(
         assert len(s.scalars(select(Transfer)).all()) == 1
 
 
+@pytest.mark.once_on_postgres  # refused while reading the file, before any database work
 def test_an_extended_header_is_refused_before_it_is_read(make_case: Make, tmp_path: Path) -> None:
     """A 200 MB pax header opening a bundle is refused from its 512-byte header block, not read into memory."""
     b = make_case("b")

@@ -367,6 +367,7 @@ def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:
 # -- the CLI -----------------------------------------------------------------------------------
 
 
+@pytest.mark.once_on_postgres  # the commands and keys; their database work runs on PostgreSQL in the tests above
 def test_the_odk_commands(cli: Cli, tmp_path: Path, testdata: Path) -> None:
     case_dir = tmp_path / "c"
     cli("init", case_dir, "--title", "ODK")
@@ -409,6 +410,7 @@ def test_the_odk_commands(cli: Cli, tmp_path: Path, testdata: Path) -> None:
     assert json.loads(out)[0]["state"] == "closed"
 
 
+@pytest.mark.once_on_postgres  # the commands and keys; their database work runs on PostgreSQL in the tests above
 def test_keygen_encrypted_forms_and_decrypting_with_a_passphrase(cli: Cli, tmp_path: Path) -> None:
     case_dir, prefix, phrase = tmp_path / "c", tmp_path / "keys" / "team", tmp_path / "phrase.txt"
     phrase.write_text("correct horse battery staple\n")

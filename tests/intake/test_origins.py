@@ -58,6 +58,7 @@ def test_held_lists_the_archive_itself_and_state_round_trips(pair: tuple[Case, C
     assert parsed.have == {a.log.origin: own.size}
 
 
+@pytest.mark.once_on_postgres  # parsing and signatures, not database work
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -136,6 +137,7 @@ def test_check_rows_notices_edited_mirrors_and_transfers(pair: tuple[Case, Case]
     assert any("do not hash" in p for p in _audit(b))
 
 
+@pytest.mark.once_on_postgres  # the commands' wording; their database work runs on PostgreSQL in the bundle tests
 def test_cli_state_export_import_and_list(cli: Cli, tmp_path: Path) -> None:
     a, b = tmp_path / "laptop", tmp_path / "commission"
     cli("init", a, "--title", "Laptop")
@@ -195,6 +197,7 @@ def _record(case: Case, label: str, n: int, *, shared: int = 0) -> None:
     case.record(receipts, actor="t")
 
 
+@pytest.mark.once_on_postgres  # its queries run on PostgreSQL in the relay and sync tests
 def test_the_compact_range_and_what_the_receiver_holds_match_a_full_recount(
     tmp_path: Path, new_database: NewDatabase
 ) -> None:
@@ -283,6 +286,7 @@ def test_the_compact_range_and_what_the_receiver_holds_match_a_full_recount(
             case.close()
 
 
+@pytest.mark.once_on_postgres  # parsing and signatures, not database work
 def test_a_state_is_checked_against_the_key_pinned_for_its_archive(pair: tuple[Case, Case], tmp_path: Path) -> None:
     a, b = pair
     _transfer(b, a, tmp_path / "ba.bundle")  # the laptop now holds the commission's log, under its key

@@ -287,6 +287,7 @@ def test_a_forged_fork_is_reported_not_merged(two_archives: tuple[Served, Served
         forged.close()
 
 
+@pytest.mark.once_on_postgres  # the after-intake steps and the server's refusals, not database code
 def test_bad_pushes_are_refused_and_change_nothing(case: Case, tmp_path: Path) -> None:
     served = _serve(case)
     _add(case, "held before the bad pushes")
@@ -563,6 +564,7 @@ def _reader_done(case: Case, sha: str) -> bool:
     return text_store.unread(case, [sha]) == []
 
 
+@pytest.mark.once_on_postgres  # the after-intake steps and the server's refusals, not database code
 def test_what_a_sync_brings_is_analysed_and_its_peer_kept_as_a_claim(
     two_archives: tuple[Served, Served], cli: Cli, tmp_path: Path
 ) -> None:

@@ -72,6 +72,7 @@ def assert_verified(team: Team) -> None:
 # -- markup ---------------------------------------------------------------------------------
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 def test_markup_in_testimony_and_file_names_is_escaped_everywhere(team: Team) -> None:
     anon = team.anon()
     r = submit(anon, files=[("files", (EVIL_NAME, b"plain words"))], testimony=f"Hostile {MARKUP} zhanaozen")
@@ -386,6 +387,7 @@ def test_login_is_rate_limited(team: Team) -> None:
     assert r.status_code == 429 and "too many attempts" in r.text  # the address is blocked too
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 @pytest.mark.parametrize(
     "target", ["//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil.example", "///evil.example"]
 )
@@ -399,6 +401,7 @@ def test_sign_in_never_redirects_elsewhere(team: Team, target: str) -> None:
     assert r.headers["location"] == "/case"
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 def test_the_sign_in_redirect_keeps_local_pages(team: Team) -> None:
     r = TestClient(team.app).get("/items", params={"q": "x"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/items"
@@ -416,6 +419,7 @@ def assert_security_headers(r: Any, what: str) -> None:
     assert r.headers.get("x-content-type-options") == "nosniff", what
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 def test_security_headers_on_pages_api_static_and_errors(team: Team) -> None:
     anon = team.anon()
     analyst = team.members[Role.ANALYST]
@@ -446,6 +450,7 @@ def test_security_headers_on_pages_api_static_and_errors(team: Team) -> None:
         assert_security_headers(r, name)
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 def test_pages_carry_no_inline_script_or_style(team: Team) -> None:
     """The CSP forbids inline code, so a page that had any would break; a page with none cannot."""
     investigator = team.members[Role.INVESTIGATOR]
@@ -470,6 +475,7 @@ def test_pages_carry_no_inline_script_or_style(team: Team) -> None:
         assert "http://" not in html and "https://" not in html, url  # nothing from other sites
 
 
+@pytest.mark.once_on_postgres  # templates and headers, the same on either database
 def test_originals_are_downloads_never_rendered(team: Team) -> None:
     anon = team.anon()
     files = [
