@@ -230,14 +230,7 @@ def add(
             f"the case holds {counts['items']} items, custody log size {counts['log_size']}."
         )
         if media and report.new_items and not report.interrupted:
-            from factfinder import pipeline
-
-            progress, step = _media_progress()
-            with progress:
-                scanned = pipeline.process(case, [r.sha256 for _, r in report.added], media_progress=step)
-            _print_media_errors(scanned)
-            if scanned.analysed:  # on stderr: stdout stays the intake report that scripts read
-                err.print(_scan_summary(scanned), markup=False)
+            after_intake(case, [r.sha256 for _, r in report.added], progress=True)
     if report.interrupted:
         err.print("interrupted: the files listed above as committed are in the case; nothing else was written.")
         raise typer.Exit(130)
@@ -643,6 +636,22 @@ def _scan(case: Case, digests: list[str] | None = None, *, again: bool = False, 
 def _print_media_errors(report: Any) -> None:
     for sha, problem in report.errors:
         err.print(f"media: {sha[:12]}: {problem}", markup=False)
+
+
+def after_intake(case: Case, digests: list[str], *, progress: bool = False) -> None:
+    """The steps run on new items however they came (``add``, a bundle, a sync): media analysed, texts read
+    for claims; what they could not finish, ``factfinder media scan`` finishes later."""
+    from factfinder import pipeline
+
+    if progress:
+        bar, step = _media_progress()
+        with bar:
+            scanned = pipeline.process(case, digests, media_progress=step)
+    else:
+        scanned = pipeline.process(case, digests)
+    _print_media_errors(scanned)
+    if scanned.analysed:  # on stderr: stdout stays the report that scripts read
+        err.print(_scan_summary(scanned), markup=False)
 
 
 @media_app.command("scan")

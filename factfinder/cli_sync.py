@@ -17,8 +17,7 @@ import typer
 from rich.markup import escape
 
 from factfinder import config
-from factfinder.cli import ActorOpt, CaseDir, JsonOpt, app, err, fails_cleanly, out
-from factfinder.cli_transfer import after_intake
+from factfinder.cli import ActorOpt, CaseDir, JsonOpt, after_intake, app, err, fails_cleanly, out
 from factfinder.intake import sync as sync_client
 from factfinder.vault.case import Case
 

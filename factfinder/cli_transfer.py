@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from factfinder import config
-from factfinder.cli import ActorOpt, CaseDir, JsonOpt, app, fails_cleanly, out
+from factfinder.cli import ActorOpt, CaseDir, JsonOpt, after_intake, app, fails_cleanly, out
 from factfinder.vault import keys
 from factfinder.vault.case import Case
 from factfinder.vault.checkpoint import Checkpoint, Verifier
@@ -219,18 +219,6 @@ def bundle_import(
             out.print(f"  new origin {escape(o.name)}: key {o.key_fingerprint} pinned (compare it with its owner's)")
     for name in report.forks:
         out.print(f"[bold red]fork:[/] origin {escape(name)} signed two histories; kept as evidence, nothing merged")
-
-
-def after_intake(case: Case, digests: list[str]) -> None:
-    """The steps ``add`` runs on new items (media analysis, texts read for claims), for items that came in a
-    bundle or a sync; what they could not finish, ``factfinder media scan`` finishes later."""
-    from factfinder import pipeline
-    from factfinder.cli import _print_media_errors, _scan_summary, err
-
-    scanned = pipeline.process(case, digests)
-    _print_media_errors(scanned)
-    if scanned.analysed:  # on stderr: stdout stays the report that scripts read
-        err.print(_scan_summary(scanned), markup=False)
 
 
 def _report_data(report: Any) -> dict[str, Any]:
