@@ -34,9 +34,10 @@ $(VENV)/.installed: pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -m factfinder.text.gazetteer build
-	npm ci --no-audit --no-fund --silent
-	$(BIN)/python -m factfinder.reports.basemap build
+	# The gazetteer build (CPU) and npm ci (network) overlap; both must succeed.
+	$(BIN)/python -m factfinder.text.gazetteer build & gazetteer=$$!; \
+	npm ci --no-audit --no-fund --silent && $(BIN)/python -m factfinder.reports.basemap build; npm=$$?; \
+	wait $$gazetteer && [ $$npm = 0 ]
 	touch $@
 
 demo: install
@@ -47,9 +48,11 @@ lint: install
 	$(BIN)/ruff format --check factfinder tests benchmarks
 	$(BIN)/mypy
 
-# The whole suite twice: on SQLite, then on a private PostgreSQL server that
-# scripts/with-postgres.sh starts on 127.0.0.1:54329 and removes afterwards.
-test: install lint test-sqlite test-postgres
+# The whole suite twice, both runs at once (scripts/test-suites.sh): on SQLite, and on a private
+# PostgreSQL server that scripts/with-postgres.sh starts on 127.0.0.1:54329 and removes afterwards.
+# test-sqlite and test-postgres run one of them alone.
+test: install lint
+	bash scripts/test-suites.sh $(BIN)
 
 test-sqlite: install
 	$(BIN)/pytest -q --durations=15

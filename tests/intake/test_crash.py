@@ -244,6 +244,7 @@ def test_sigkill_at_random_moments_loses_nothing_reported(tmp_path: Path, new_da
             state = CaseState(tmp_path / f"case-{c}")
             Case.init(state.path, f"crash case {c}", actor="crash-test", database_url=new_database())[0].close()
             exec_rounds = set(rng.sample(range(kills_per_case), EXEC_KILLS_PER_CASE))
+            early_round = min(set(range(kills_per_case)) - exec_rounds)
             for r in range(kills_per_case):
                 kill += 1
                 # New evidence on every run (new items, new blobs) plus the shared folder (new receipts).
@@ -264,8 +265,13 @@ def test_sigkill_at_random_moments_loses_nothing_reported(tmp_path: Path, new_da
                         proc.send_signal(signal.SIGKILL)
                         code = proc.wait(timeout=60)
                 else:
-                    # From ~0 to the run's end, denser towards the end, where batches commit one after another.
-                    delay = fork_run_s * rng.random() ** 0.5
+                    if r == early_round:
+                        # One kill per case aimed at start-up and the first batch: with few kills (20 on
+                        # PostgreSQL) the draw below alone sometimes puts fewer than 3 there.
+                        delay = fork_run_s * 0.15 * rng.random()
+                    else:
+                        # From ~0 to the run's end, denser towards the end, where batches commit one after another.
+                        delay = fork_run_s * rng.random() ** 0.5
                     pid = server.spawn(argv, out, err)
                     sleep_unless_exited(pid, delay)
                     os.kill(pid, signal.SIGKILL)  # a zombie if it already finished: then nothing happens
@@ -291,7 +297,7 @@ def test_sigkill_at_random_moments_loses_nothing_reported(tmp_path: Path, new_da
 
     assert kill == KILLS
     # The kills must actually have hit the interesting moments, not only start-up or the end.
-    assert outcomes["killed after a commit"] >= 3, outcomes  # timing varies with the machine: 3 of 50 is enough
+    assert outcomes["killed after a commit"] >= 3, outcomes  # timing varies with the machine: 3 is enough
     assert outcomes["killed early"] >= 3, outcomes
 
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the whole suite twice at once: on SQLite, and on a private PostgreSQL server
+# (scripts/with-postgres.sh). Each run is mostly one Python process, so on two cores they
+# overlap well; each has its own pytest temporary folder and writes to a log of its own,
+# printed whole when the run ends, so that the two runs' lines never interleave.
+#   scripts/test-suites.sh .venv/bin [extra pytest arguments]
+# Exits non-zero when either run fails; the temporary folders of a failed run are kept.
+set -uo pipefail
+BIN=${1:-.venv/bin}
+shift || true
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/factfinder-test.XXXXXX)
+pytest_args=(-q --durations=15 -p no:cacheprovider "$@")
+
+start=$SECONDS
+"$BIN/pytest" "${pytest_args[@]}" --basetemp "$work/sqlite" >"$work/sqlite.log" 2>&1 &
+sqlite_pid=$!
+bash scripts/with-postgres.sh "$BIN/pytest" "${pytest_args[@]}" --basetemp "$work/postgres" \
+  >"$work/postgres.log" 2>&1 &
+postgres_pid=$!
+echo "test-suites: the SQLite and PostgreSQL runs started together (logs in $work)"
+
+declare -A status
+for _ in 1 2; do
+  wait -n -p done_pid "$sqlite_pid" "$postgres_pid"
+  code=$?
+  if [ "$done_pid" = "$sqlite_pid" ]; then name=sqlite; else name=postgres; fi
+  status[$name]=$code
+  echo
+  echo "==================== the $name run (exit $code, $((SECONDS - start)) s) ===================="
+  cat "$work/$name.log"
+done
+
+echo
+echo "test-suites: sqlite exit ${status[sqlite]}, postgres exit ${status[postgres]}, $((SECONDS - start)) s in all"
+if [ "${status[sqlite]}" = 0 ] && [ "${status[postgres]}" = 0 ]; then
+  rm -rf "$work"
+  exit 0
+fi
+echo "test-suites: kept $work for a look at the failed run"
+exit 1
