@@ -516,6 +516,34 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
 
 
+def _resolve_by(host: str, port: int, deadline: float | None) -> list[str]:
+    """:func:`_resolve` within ``deadline``: a resolver that never answers must not hold the media task.
+
+    ``getaddrinfo`` cannot be interrupted, so it runs on a daemon thread that
+    is left behind if the deadline passes first (it ends when the resolver's
+    own timeout does).
+    """
+    if deadline is None:
+        return _resolve(host, port)
+    answer: list[list[str]] = []
+    failure: list[OSError] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(_resolve(host, port))
+        except OSError as error:
+            failure.append(error)
+
+    worker = threading.Thread(target=lookup, name="sms-media-dns", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if failure:
+        raise IntakeError(f"the host's name could not be resolved ({type(failure[0]).__name__})")
+    if not answer:
+        raise _Deadline("the time allowed for the message's media ran out while the host's name was looked up")
+    return answer[0]
+
+
 @dataclass(frozen=True)
 class _Hop:
     url: str
@@ -525,7 +553,14 @@ class _Hop:
     addresses: tuple[str, ...]
 
 
-def check_media_url(url: str, policy: MediaPolicy, *, first: bool = True, came_from: str | None = None) -> _Hop:
+def check_media_url(
+    url: str,
+    policy: MediaPolicy,
+    *,
+    first: bool = True,
+    came_from: str | None = None,
+    deadline: float | None = None,
+) -> _Hop:
     """One hop of a media fetch, checked; :class:`IntakeError` saying why it is refused.
 
     https to Twilio's hosts only (plain http to loopback only when the policy
@@ -533,6 +568,7 @@ def check_media_url(url: str, policy: MediaPolicy, *, first: bool = True, came_f
     address the name resolves to must be public (loopback when loopback is
     allowed), so a poisoned DNS answer cannot turn the fetch onto an internal
     service. The connection is then made to one of these checked addresses.
+    The name lookup ends by ``deadline`` (a :func:`time.monotonic` time) when one is given.
     """
     try:
         parts = urlsplit(url)
@@ -552,7 +588,7 @@ def check_media_url(url: str, policy: MediaPolicy, *, first: bool = True, came_f
         raise IntakeError("not one of Twilio's media hosts over https")
     if came_from == "https" and parts.scheme != "https":
         raise IntakeError("redirected from https to plain http")
-    addresses = _resolve(host, port)
+    addresses = _resolve_by(host, port, deadline)
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if (loopback and not ip.is_loopback) or (not loopback and not ip.is_global):
@@ -605,7 +641,7 @@ def fetch_media(
     """
     policy = policy or MediaPolicy()
     deadline = time.monotonic() + policy.deadline_s if deadline is None else deadline
-    first = hop = check_media_url(media.url, policy)
+    first = hop = check_media_url(media.url, policy, deadline=deadline)
     with httpx.Client(follow_redirects=False, trust_env=False) as client:
         for redirects in range(REDIRECTS + 1):
             use_auth = auth if auth is not None and _credentials_for(hop, first, policy) else None
@@ -615,7 +651,11 @@ def fetch_media(
                     if redirects == REDIRECTS:
                         break
                     hop = check_media_url(
-                        urljoin(hop.url, response.headers["location"]), policy, first=False, came_from=hop.scheme
+                        urljoin(hop.url, response.headers["location"]),
+                        policy,
+                        first=False,
+                        came_from=hop.scheme,
+                        deadline=deadline,
                     )
                     continue
                 if response.status_code != 200:

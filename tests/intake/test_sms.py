@@ -375,6 +375,28 @@ def test_the_deadline_covers_all_media(checked: Case) -> None:
     assert report_text(checked, out).count("ran out before this one") == 2
 
 
+def test_the_deadline_covers_a_resolver_that_never_answers(checked: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DNS lookup cannot be interrupted: the fetch stops waiting for it at the deadline, the message stands."""
+    released = threading.Event()
+    asked: list[str] = []
+
+    def hung(host: str, port: int) -> list[str]:
+        asked.append(host)
+        released.wait(30)
+        return ["54.172.60.1"]
+
+    monkeypatch.setattr(sms, "_resolve", hung)
+    try:
+        media = (sms.Media("https://api.twilio.com/m/1"),)
+        policy = sms.MediaPolicy(deadline_s=0.5)
+        out = sms.receive(checked, message("slow dns", media=media), max_media_bytes=1 << 20, media_policy=policy)
+    finally:
+        released.set()
+    assert asked == ["api.twilio.com"]
+    assert out.media_missing == 1 and len(out.recorded) == 1
+    assert "while the host's name was looked up" in report_text(checked, out)
+
+
 # -- where media may be fetched from ----------------------------------------------------------------
 
 
