@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# The gazetteer build (CPU) and npm ci (network) overlap; both must succeed.
+	@echo "building the gazetteer while npm ci runs (both must succeed)"
 	$(BIN)/python -m factfinder.text.gazetteer build & gazetteer=$$!; \
 	npm ci --no-audit --no-fund --silent && $(BIN)/python -m factfinder.reports.basemap build; npm=$$?; \
 	wait $$gazetteer && [ $$npm = 0 ]

@@ -265,13 +265,11 @@ def test_sigkill_at_random_moments_loses_nothing_reported(tmp_path: Path, new_da
                         proc.send_signal(signal.SIGKILL)
                         code = proc.wait(timeout=60)
                 else:
-                    if r == early_round:
-                        # One kill per case aimed at start-up and the first batch: with few kills (20 on
-                        # PostgreSQL) the draw below alone sometimes puts fewer than 3 there.
-                        delay = fork_run_s * 0.15 * rng.random()
-                    else:
-                        # From ~0 to the run's end, denser towards the end, where batches commit one after another.
-                        delay = fork_run_s * rng.random() ** 0.5
+                    # From ~0 to the run's end, denser towards the end, where batches commit one after another;
+                    # one kill per case aimed at start-up and the first batch, since with few kills (20 on
+                    # PostgreSQL) the draw alone sometimes puts fewer than 3 there.
+                    spread = 0.15 * rng.random() if r == early_round else rng.random() ** 0.5
+                    delay = fork_run_s * spread
                     pid = server.spawn(argv, out, err)
                     sleep_unless_exited(pid, delay)
                     os.kill(pid, signal.SIGKILL)  # a zombie if it already finished: then nothing happens
