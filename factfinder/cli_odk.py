@@ -103,8 +103,9 @@ def form_add(
     if identifying:
         err.print(
             f"warning: form {form.form_id} asks who or how to reach someone ({', '.join(identifying)}) but is not"
-            " encrypted: its answers are stored in clear. Make a key pair with 'factfinder odk keygen' and add"
-            " the form again, with a new version, with --encrypt-to.",
+            " encrypted: those answers will be sealed and masked for analysts and observers, but each"
+            " submission's XML holds them in clear on this server. Make a key pair with 'factfinder odk keygen'"
+            " and add the form again, with a new version, with --encrypt-to.",
             markup=False,
         )
 

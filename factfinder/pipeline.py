@@ -23,13 +23,16 @@ from factfinder.db import engine as dbengine
 from factfinder.db.models import Item, ItemText, Receipt
 from factfinder.media import scan
 from factfinder.text import store as text_store
+from factfinder.vault import masking
 from factfinder.vault.case import Case
 
 
-def _item_text(case: Case, item: Item, receipts: list[Receipt]) -> str:
+def _item_text(case: Case, item: Item, receipts: list[Receipt], sealed: tuple[str, ...] = ()) -> str:
+    """The search text: ``sealed`` names the questions whose answers are masked in it (never searchable)."""
     parts: list[str] = []
     if item.media_type.startswith("text/"):
-        parts.append(text_store.item_text(case, item))  # its first 2 MiB, as the text step reads it
+        # its first 2 MiB, as the text step reads it
+        parts.append(masking.mask(text_store.item_text(case, item, masked=False), sealed))
     for r in receipts:
         parts += [v for v in (r.source, r.note, r.original_name) if v]
     return "\n".join(parts).replace("\x00", " ")  # search text only; PostgreSQL cannot store NUL
@@ -52,7 +55,9 @@ def index_items(case: Case, *, only_new: bool = True, digests: Sequence[str] | N
     done = 0
     for start in range(0, len(items), 500):
         batch = items[start : start + 500]
-        rows = [{"item_id": i.id, "body": _item_text(case, i, i.receipts)} for i in batch]
+        with case.engine.connect() as conn:
+            sealed = masking.sealed_questions(conn, [i.id for i in batch])
+        rows = [{"item_id": i.id, "body": _item_text(case, i, i.receipts, sealed.get(i.id, ()))} for i in batch]
         with dbengine.write_transaction(case.engine) as conn:
             conn.execute(delete(ItemText).where(ItemText.item_id.in_([i.id for i in batch])))
             conn.execute(insert(ItemText), rows)

@@ -53,7 +53,7 @@ from factfinder.findings.model import (
 from factfinder.findings.records import ClaimRow, ItemInfo, item_records
 from factfinder.text import claims as claimsmod
 from factfinder.text.claims import VERSION
-from factfinder.vault import custody
+from factfinder.vault import custody, masking
 from factfinder.vault.case import Case
 from factfinder.vault.checkpoint import Checkpoint
 from factfinder.vault.errors import VaultError
@@ -242,7 +242,9 @@ def _make(case: Case, snap: _Snapshot, *, published_only: bool = False) -> tuple
         if item_id not in texts:
             try:
                 with open(case.blobs.path(f.item_sha256), "rb") as fh:
-                    texts[item_id] = fh.read(2 << 20).decode("utf-8", errors="replace")
+                    text = fh.read(2 << 20).decode("utf-8", errors="replace")
+                with case.engine.connect() as conn:  # a sentence never shows a sealed answer
+                    texts[item_id] = masking.masked_text(conn, item_id, text)
             except OSError:
                 texts[item_id] = ""
         return texts[item_id][start:end] or None

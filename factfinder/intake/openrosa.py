@@ -48,7 +48,7 @@ from factfinder.db import engine as dbengine
 from factfinder.db.models import Item, OdkAppUser, OdkAttachment, OdkForm, OdkSubmission, Receipt
 from factfinder.intake.odkcrypto import is_encrypted_envelope
 from factfinder.intake.webform import clean_filename
-from factfinder.vault import custody
+from factfinder.vault import custody, sealing
 from factfinder.vault.blobs import StoredBlob
 from factfinder.vault.case import Case, NewReceipt, Recorded
 from factfinder.vault.errors import IntakeError, VaultError
@@ -115,6 +115,7 @@ class ParsedForm:
     media: tuple[str, ...]
     public_key: str | None
     binary_paths: frozenset[str]  # instance paths without the root, e.g. "photo" or "rep/photo"
+    identifying: tuple[str, ...] = ()  # questions that look as if they ask who a witness is (sealed answers)
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,15 @@ def parse_xform(data: bytes) -> ParsedForm:
         for bind in model
         if _local(bind.tag) == "bind" and (bind.get("type") or "").split(":")[-1] == "binary"
     }
-    return ParsedForm(form_id, version, title or form_id, tuple(media), key.strip() if key else None, frozenset(binary))
+    return ParsedForm(
+        form_id,
+        version,
+        title or form_id,
+        tuple(media),
+        key.strip() if key else None,
+        frozenset(binary),
+        tuple(_identifying(root)),
+    )
 
 
 def xlsform_to_xform(data: bytes) -> bytes:
@@ -216,11 +225,17 @@ SENSITIVE_WORDS = ("contact", "phone", "name", "sensitive")
 def identifying_fields(data: bytes) -> list[str]:
     """The questions of an XForm that look as if they ask who a witness is or how to reach them.
 
-    A question counts when its name, its hint (in any language) or its
-    label says ``contact``, ``phone``, ``name`` or ``sensitive``: a warning's
-    heuristic, not a classifier. Answers to such questions are stored in
-    clear unless the form is encrypted."""
-    root = _parse_xml(data, "form")
+    A question counts when its name says ``contact``, ``phone``, ``name`` or
+    ``sensitive``, or its hint or label (in any language) says ``contact``,
+    ``phone`` or ``sensitive``: a heuristic that errs towards sealing. In an
+    unencrypted form the answers to these questions are sealed as witness
+    fields at intake and masked for everyone who may not open them, but they
+    still sit in clear in the XML on the intake server; an encrypted form
+    keeps them from the server altogether."""
+    return _identifying(_parse_xml(data, "form"))
+
+
+def _identifying(root: Element) -> list[str]:
     found: list[str] = []
 
     def flag(field: str) -> None:
@@ -237,7 +252,7 @@ def identifying_fields(data: bytes) -> list[str]:
             words = " ".join(t for t in element.itertext()).lower()
             if any(w in words for w in ("contact", "phone", "sensitive")):
                 flag((element.get("id") or "").rsplit(":", 1)[0].rsplit("/", 1)[-1])
-    return found
+    return [f for f in found if sealing.is_protected_field(sealing.ANSWER_PREFIX + f)]
 
 
 _SUBMISSION_TAG = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)submission(?=[\s/>])")
@@ -740,7 +755,7 @@ def receive(case: Case, incoming: Incoming) -> Outcome:
         named = _named_files(parsed, form, uploads)
         for _ in range(3):
             try:
-                return _receive_once(case, incoming, parsed, form_row, xml_sha, named, uploads)
+                return _receive_once(case, incoming, parsed, form_row, form, xml_sha, named, uploads)
             except (_Raced, IntegrityError):  # rolled back; the blobs it settled are named now
                 uploads = {n: _settled(case, b) for n, b in uploads.items()}
         raise OpenRosaError("the submission changed while it was being stored: send it again")
@@ -818,11 +833,28 @@ def _extra_receipt(blob: StoredBlob, name: str, note: str, parsed: ParsedSubmiss
     )
 
 
+def sealed_answers(parsed: ParsedSubmission, form: ParsedForm) -> dict[str, str]:
+    """The answers to the form's identifying questions, to be sealed on the submission's receipt.
+
+    Keyed ``answer:QUESTION``; the answers of a question asked in a repeat are
+    joined, one per line. An encrypted envelope has no answers in clear."""
+    if parsed.encrypted or not form.identifying:
+        return {}
+    asked = set(form.identifying)
+    answers: dict[str, list[str]] = {}
+    for path in sorted(parsed.texts):
+        question = path.rsplit("/", 1)[-1]
+        if question in asked:
+            answers.setdefault(question, []).extend(sorted(parsed.texts[path]))
+    return {sealing.answer_field(q): "\n".join(values) for q, values in answers.items()}
+
+
 def _receive_once(
     case: Case,
     incoming: Incoming,
     parsed: ParsedSubmission,
     form_row: OdkForm,
+    form: ParsedForm,
     xml_sha: str,
     named: list[str],
     uploads: dict[str, StoredBlob],
@@ -910,6 +942,7 @@ def _receive_once(
             + (" (encrypted envelope, stored as received)" if parsed.encrypted else ""),
             original_name=clean_filename(incoming.xml_name) or "submission.xml",
             collected_at_claimed=parsed.started_at,
+            protected=sealed_answers(parsed, form),
         ),
         *[_attachment_receipt(uploads[n], n, parsed, source) for n in arrived],
         *extras,

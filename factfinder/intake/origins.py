@@ -966,7 +966,7 @@ def _parse_details(details: bytes | None, where: str) -> dict[str, Any]:
     for key in ("source", "note", "original_name", "collected_by_claimed"):
         if parsed[key] is not None and not isinstance(parsed[key], str):
             raise TransferError(f"{where}: detail {key} is not text")
-    if not isinstance(parsed["sealed"], dict) or set(parsed["sealed"]) - set(sealing.PROTECTED_FIELDS):
+    if not isinstance(parsed["sealed"], dict) or not all(map(sealing.is_protected_field, parsed["sealed"])):
         raise TransferError(f"{where}: its sealed fields are not the known protected fields")
     return parsed
 

@@ -27,7 +27,7 @@ from factfinder.text import claims as claimsmod
 from factfinder.text import corrections
 from factfinder.text.claims import KINDS, VERSION, Claim
 from factfinder.text.corrections import ClaimError
-from factfinder.vault import custody
+from factfinder.vault import custody, masking
 from factfinder.vault.case import Case
 
 MAX_TEXT_BYTES = 2 << 20
@@ -74,9 +74,17 @@ def published_of(item: Item, receipts: list[Receipt]) -> date:
     return datetime.fromisoformat(item.received_at_vault_clock.replace("Z", "+00:00")).date()
 
 
-def item_text(case: Case, item: Item) -> str:
+def item_text(case: Case, item: Item, *, masked: bool = True) -> str:
+    """The text the claims are read from (its first ``MAX_TEXT_BYTES``), sealed answers masked.
+
+    Masking keeps every character's place, so a claim's offsets hold in the
+    original's text as well; ``masked=False`` is for a caller that masks itself."""
     with open(case.blobs.path(item.sha256), "rb") as fh:
-        return fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace").replace("\x00", " ")
+        text = fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace").replace("\x00", " ")
+    if not masked:
+        return text
+    with case.engine.connect() as conn:
+        return masking.masked_text(conn, item.id, text)
 
 
 def _row(item_id: int, c: Claim, now: str, *, author: str | None = None, corrects: int | None = None) -> dict[str, Any]:

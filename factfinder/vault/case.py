@@ -269,7 +269,7 @@ class Case:
             for r in receipts
         ]
         for r in receipts:
-            unknown = set(r.protected) - set(sealing.PROTECTED_FIELDS)
+            unknown = {name for name in r.protected if not sealing.is_protected_field(name)}
             if unknown:
                 raise VaultError(f"unknown protected field(s): {', '.join(sorted(unknown))}")
         # Bytes and names must be durable before the database says the blobs exist.

@@ -7,12 +7,35 @@ which should live off the machine (on a token or a USB key) when not in use.
 
 from __future__ import annotations
 
+import re
+
 import pyrage
 from pyrage import x25519
 
 from factfinder.vault.errors import IdentityError, VaultError
 
 PROTECTED_FIELDS = ("witness_name", "witness_phone", "witness_contact")
+
+ANSWER_PREFIX = "answer:"
+"""Sealed fields named ``answer:QUESTION`` are a form's answers that also sit in clear in the item's own bytes (an
+unencrypted ODK submission's contact, say): sealed so that only those who may open witness fields read them, and
+masked wherever the item's text is shown, indexed or read to anyone else (``factfinder.vault.masking``)."""
+
+_QUESTION = re.compile(r"[A-Za-z_][\w.-]{0,55}")
+
+
+def answer_field(question: str) -> str:
+    """The sealed field's name for a form question's answer (the question's XML name)."""
+    if not _QUESTION.fullmatch(question):
+        raise VaultError(f"not a question name that can be sealed: {question[:80]!r}")
+    return ANSWER_PREFIX + question
+
+
+def is_protected_field(name: str) -> bool:
+    """A witness field, or a sealed answer (``answer:QUESTION``)."""
+    if name in PROTECTED_FIELDS:
+        return True
+    return name.startswith(ANSWER_PREFIX) and _QUESTION.fullmatch(name.removeprefix(ANSWER_PREFIX)) is not None
 
 
 def parse_recipients(recipients: list[str]) -> list[x25519.Recipient]:

@@ -35,6 +35,7 @@ from factfinder.web.views import (
     cluster_view,
     copy_replaces_original,
     item_view,
+    masked_original,
     media_view,
     published_copy_or_404,
     receipt_check,
@@ -385,6 +386,9 @@ def get_original(
         return FileResponse(
             case.blobs.path(copy.sha256), media_type="application/octet-stream", filename=f"{item.sha256}-published"
         )
+    masked = masked_original(case, item, who)  # sealed answers: only for those who may open them
+    if masked is not None:
+        return masked
     return FileResponse(case.blobs.path(item.sha256), media_type="application/octet-stream", filename=item.sha256)
 
 

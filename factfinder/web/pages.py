@@ -35,6 +35,7 @@ from factfinder.web.views import (
     correction_from_form,
     item_view,
     log_view,
+    masked_original,
     media_view,
     published_copy_or_404,
     receipt_check,
@@ -309,6 +310,9 @@ def original(request: Request, ref: str, who: Annotated[Caller, Depends(need(Per
         copy = published_copy_or_404(case, item)
         sha, media_type, name = copy.sha256, copy.media_type, f"{item.sha256}-published"
     ext = mimetypes.guess_extension(media_type) or ".bin"
+    masked = masked_original(case, item, who, ext=ext)  # sealed answers: only for those who may open them
+    if masked is not None:
+        return masked
     # Always a download as octet-stream: an uploaded HTML or SVG file must never run in our origin.
     return FileResponse(
         case.blobs.path(sha),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import HTTPException
+from fastapi.responses import Response
 from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,7 @@ from factfinder.text.corrections import (
     check_correction,
     field_error,
 )
-from factfinder.vault import custody
+from factfinder.vault import custody, masking
 from factfinder.vault.case import Case
 from factfinder.vault.checkpoint import Checkpoint
 from factfinder.vault.errors import CheckpointError, VaultError
@@ -73,10 +74,14 @@ def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str
         _, receipts, openings, entries = case.item_detail(item.sha256)
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
+    with case.engine.connect() as conn:
+        sealed_answers = masking.sealed_questions(conn, [item.id]).get(item.id, ()) if evidence else ()
     text = None
     if item.media_type.startswith("text/"):
         with case.blobs.open(item.sha256) as fh:
             text = fh.read(TEXT_PREVIEW_BYTES).decode("utf-8", errors="replace")
+        with case.engine.connect() as conn:  # masked for all: "reveal" opens them, with a custody entry
+            text = masking.masked_text(conn, item.id, text)
     rows = []
     for r in receipts:
         row: dict[str, Any] = {
@@ -104,6 +109,7 @@ def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str
         "openings": openings if evidence else [],
         "entries": entries if evidence else [e for e in entries if e.get("action") in custody.ITEM_ACTIONS],
         "text": text,
+        "sealed_answers": sealed_answers,
         "published": browse.is_published(case, item.id),
         "evidence": evidence,
         "can_reveal": allows(role, Permission.REVEAL_PROTECTED) and any(r.protected_fields for r in receipts),
@@ -219,6 +225,28 @@ def clock(seconds: float | None) -> str:
     minutes, secs = divmod(rest, 60)
     text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
     return f"{text}.{frac}" if frac else text
+
+
+def masked_original(case: Case, item: Item, who: Caller, *, ext: str = "") -> Response | None:
+    """The original with its sealed answers masked, as a download, for a caller who may not open witness fields.
+
+    None when the caller gets the original itself: the item has no sealed
+    answers in its bytes (nearly every item), or the caller may open them."""
+    role = who.account.role if who.account else None
+    if allows(role, Permission.REVEAL_PROTECTED):
+        return None
+    with case.engine.connect() as conn:
+        if not masking.sealed_questions(conn, [item.id]):
+            return None
+        with case.blobs.open(item.sha256) as fh:
+            masked = masking.masked_bytes(conn, item.id, fh.read())
+    if masked is None:
+        return None
+    return Response(
+        masked,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{item.sha256}-masked{ext}"'},
+    )
 
 
 def copy_replaces_original(item: Item, who: Caller) -> bool:

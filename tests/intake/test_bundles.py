@@ -143,6 +143,28 @@ def test_round_trip_keeps_items_details_and_sealed_fields(make_case: Make, tmp_p
     assert shape(b) == before
 
 
+def test_a_sealed_answer_travels_sealed_and_stays_masked_at_the_far_end(make_case: Make, tmp_path: Path) -> None:
+    """An unencrypted ODK submission's contact: sealed where it came in, masked where the bundle takes it."""
+    from factfinder import pipeline
+    from factfinder.db.models import ItemText
+    from factfinder.vault import masking
+
+    a, b, c = make_case("a"), make_case("b"), make_case("c")
+    xml = b"<data id='testimony'><what_happened>Shots at noon.</what_happened><contact>+7 701 555 0177</contact></data>"
+    recorded = a.add_bytes(xml, actor="field", channel="openrosa", protected={"answer:contact": "+7 701 555 0177"})
+    take(b, send(a, b, tmp_path / "ab.bundle"))
+    take(c, send(b, c, tmp_path / "bc.bundle"))  # relayed: c mirrors a's entries through b
+    for far in (b, c):
+        item = far.resolve(recorded.sha256)
+        with far.engine.connect() as conn:
+            assert masking.sealed_questions(conn, [item.id]) == {item.id: ("contact",)}
+        pipeline.index_items(far)
+        with Session(far.engine) as s:
+            body = s.scalars(select(ItemText.body).where(ItemText.item_id == item.id)).one()
+        assert "0177" not in body and "Shots at noon." in body
+        assert verify_case(far).ok
+
+
 def test_new_items_only_and_a_second_hop_takes_the_rest(make_case: Make, tmp_path: Path) -> None:
     a, b = make_case("a"), make_case("b")
     fill(a, "a", 2)

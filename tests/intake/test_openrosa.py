@@ -35,6 +35,7 @@ def submission(
     deprecated: str | None = None,
     form_id: str = "testimony",
     version: str = VERSION,
+    contact: str | None = None,
 ) -> bytes:
     """A filled testimony form as Collect writes it (placeholder answers only)."""
     meta = f"<instanceID>{instance}</instanceID>" + (f"<deprecatedID>{deprecated}</deprecatedID>" if deprecated else "")
@@ -42,7 +43,9 @@ def submission(
         f'<?xml version="1.0"?><data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms"'
         f' id="{form_id}" version="{version}"><start>2011-12-16T11:05:00.000+05:00</start>'
         f"<end>2011-12-16T11:20:00.000+05:00</end><consent>yes</consent><what_happened>{what}</what_happened>"
-        f"<photo>{photo or ''}</photo><video/><audio/><meta>{meta}</meta></data>"
+        f"<photo>{photo or ''}</photo><video/><audio/>"
+        + (f"<contact>{contact}</contact>" if contact is not None else "<contact/>")
+        + f"<meta>{meta}</meta></data>"
     ).encode()
 
 
@@ -352,6 +355,59 @@ def test_an_encrypted_envelope_is_stored_as_received_with_its_files(form_case: C
     verified(form_case)
 
 
+CONTACT = "+7 700 555 0142 (placeholder)"
+
+
+def test_identifying_answers_are_sealed_and_masked_wherever_the_text_is_read(form_case: Case) -> None:
+    """The contact question of an unencrypted form: sealed on the receipt, masked in search text and claims."""
+    from factfinder import pipeline
+    from factfinder.db.models import ItemText, ProtectedField, TextClaim
+    from factfinder.text import store as text_store
+    from factfinder.vault import keys, masking
+
+    assert openrosa.parse_xform(FORM.read_bytes()).identifying == ("contact",)
+    what = "Police fired on the strikers in the square and 12 people were killed."
+    out = openrosa.receive(form_case, incoming(submission(what=what, photo=None, contact=CONTACT)))
+    xml_sha = out.recorded[0].sha256
+    with Session(form_case.engine) as s:
+        sealed = s.scalars(select(ProtectedField)).all()
+        assert [p.field for p in sealed] == ["answer:contact"]
+        assert CONTACT.encode() not in sealed[0].ciphertext
+    identity = keys.load_identity(form_case.path / "keys" / "witness-identity.age")
+    [(_, opened)] = form_case.reveal(xml_sha, identity, actor="investigator")
+    assert opened == {"answer:contact": CONTACT}
+    with form_case.blobs.open(xml_sha) as f:
+        assert CONTACT.encode() in f.read()  # the original is kept byte for byte
+
+    pipeline.process(form_case, [xml_sha])
+    item = form_case.resolve(xml_sha)
+    with Session(form_case.engine) as s:
+        indexed = s.scalars(select(ItemText.body).where(ItemText.item_id == item.id)).one()
+    assert "+7 700" not in indexed and "0142" not in indexed and "strikers in the square" in indexed
+    text = text_store.item_text(form_case, item)
+    assert "0142" not in text and masking.MASK in text
+    with Session(form_case.engine) as s:
+        claims = s.scalars(select(TextClaim).where(TextClaim.item_id == item.id)).all()
+    assert claims and all("0142" not in c.body and "+7 700" not in c.body for c in claims)
+    original = form_case.blobs.path(xml_sha).read_text(encoding="utf-8")
+    assert all(original[c.start : c.end] == c.quote for c in claims)  # offsets hold in the original too
+    verified(form_case)
+
+
+def test_an_encrypted_or_contactless_submission_seals_nothing(form_case: Case) -> None:
+    from factfinder.db.models import ProtectedField
+
+    openrosa.receive(form_case, incoming(submission("uuid:quiet", photo=None)))
+    with Session(form_case.engine) as s:
+        assert s.scalar(select(func.count(ProtectedField.id))) == 0
+    parsed = openrosa.parse_submission(submission("uuid:x", contact=CONTACT))
+    form = openrosa.parse_xform(FORM.read_bytes())
+    assert openrosa.sealed_answers(parsed, form) == {"answer:contact": CONTACT}
+    import dataclasses
+
+    assert openrosa.sealed_answers(dataclasses.replace(parsed, encrypted=True), form) == {}
+
+
 def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:
     openrosa.receive(form_case, incoming(submission(), {"photo-1.jpg": b"jpeg bytes 1"}))
     with form_case.engine.begin() as conn:
@@ -374,6 +430,7 @@ def test_the_odk_commands(cli: Cli, tmp_path: Path, testdata: Path) -> None:
     _, out, err = cli("odk", "form", "add", case_dir, XLSFORM, "--campaign", "Z")
     assert "form testimony version 2024010101 added" in out
     assert "warning" in err and "contact" in err and "not encrypted" in err  # the contact question, in clear
+    assert "sealed and masked" in err
     _, out, _ = cli("odk", "form", "list", case_dir, "--json")
     assert json.loads(out)[0]["form_id"] == "testimony"
     _, out, _ = cli("odk", "app-user", "add", case_dir, "phone-1", "--campaign", "Z", "--form", "testimony")

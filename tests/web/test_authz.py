@@ -796,6 +796,37 @@ def test_analysts_see_pseudonyms_never_contact_details(team: Team) -> None:
     assert r.status_code == 403
 
 
+def test_an_odk_contact_is_masked_for_all_who_may_not_open_witness_fields(team: Team) -> None:
+    """An unencrypted form's contact answer is in the XML's bytes: analysts and observers never read it there."""
+    from factfinder import pipeline
+    from factfinder.intake import openrosa
+    from tests.intake.test_openrosa import FORM, incoming, submission
+
+    secret = "+7 702 555 0163 placeholder_odk"
+    if not openrosa.list_forms(team.case):
+        openrosa.add_form(team.case, FORM.read_bytes(), actor="tester")
+    xml = submission("uuid:authz-contact", what="Placeholder answer about the trucks.", photo=None, contact=secret)
+    sha = openrosa.receive(team.case, incoming(xml)).recorded[0].sha256
+    pipeline.process(team.case, [sha])
+    analyst, token = team.members[Role.ANALYST].client, team.bearer(Role.ANALYST).client
+    for text in [*_everything_an_analyst_can_read(team, sha), token.get(f"/api/v1/items/{sha}/claims").text]:
+        assert "0163" not in text and "placeholder_odk" not in text
+    assert sha in analyst.get("/items", params={"q": "trucks"}).text  # the rest of the XML is searched
+    for q in ("placeholder_odk", "0163"):  # the answer is not: searching for it finds nothing
+        assert sha not in analyst.get("/items", params={"q": q}).text
+        assert sha not in token.get("/api/v1/items", params={"q": q}).text
+    page = analyst.get(f"/items/{sha}").text
+    assert "Placeholder answer about the trucks." in page and "sealed answers masked" in page
+    for url in (f"/items/{sha}/original", f"/api/v1/items/{sha}/original"):
+        masked = analyst.get(url)
+        assert masked.status_code == 200 and b"Placeholder answer about the trucks." in masked.content
+        assert secret.encode() not in masked.content and "masked" in masked.headers["content-disposition"]
+        assert team.members[Role.INVESTIGATOR].client.get(url).content == xml  # they may open it: the original
+    team.case.publish(sha, actor="tester")
+    observed = team.members[Role.OBSERVER].client.get(f"/items/{sha}/original")
+    assert observed.status_code == 200 and secret.encode() not in observed.content
+
+
 def test_investigators_reveal_with_the_identity_file_and_it_is_logged(team: Team) -> None:
     sha = _new_testimony(team, "I saw the trucks leave", {"witness_name": "Placeholder Dana Revealed"})
     investigator = team.members[Role.INVESTIGATOR]
