@@ -21,10 +21,14 @@ postgres_pid=$!
 echo "test-suites: the SQLite and PostgreSQL runs started together (logs in $work)"
 
 declare -A status
-for _ in 1 2; do
-  wait -n -p done_pid "$sqlite_pid" "$postgres_pid"
+running=("$sqlite_pid" "$postgres_pid")
+while [ ${#running[@]} -gt 0 ]; do
+  wait -n -p done_pid "${running[@]}"
   code=$?
   if [ "$done_pid" = "$sqlite_pid" ]; then name=sqlite; else name=postgres; fi
+  left=()
+  for pid in "${running[@]}"; do [ "$pid" = "$done_pid" ] || left+=("$pid"); done
+  running=("${left[@]}")
   status[$name]=$code
   echo
   echo "==================== the $name run (exit $code, $((SECONDS - start)) s) ===================="

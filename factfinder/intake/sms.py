@@ -525,6 +525,8 @@ def _resolve_by(host: str, port: int, deadline: float | None) -> list[str]:
     """
     if deadline is None:
         return _resolve(host, port)
+    if time.monotonic() >= deadline:
+        raise _Deadline("the time allowed for the message's media ran out before this one")
     answer: list[list[str]] = []
     failure: list[OSError] = []
 
