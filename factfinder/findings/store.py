@@ -233,6 +233,8 @@ def _make(case: Case, snap: _Snapshot, *, published_only: bool = False) -> tuple
             if c.id in figures:
                 spans[c.id] = (item_id, *c.sentence)
     texts: dict[int, str] = {}
+    with case.engine.connect() as conn:
+        sealed = masking.sealed_questions(conn, {item_id for item_id, _, _ in spans.values()})
 
     def sentence_of(f: Figure) -> str | None:
         where = spans.get(f.claim_id)
@@ -241,10 +243,10 @@ def _make(case: Case, snap: _Snapshot, *, published_only: bool = False) -> tuple
         item_id, start, end = where
         if item_id not in texts:
             try:
-                with open(case.blobs.path(f.item_sha256), "rb") as fh:
+                path = case.blobs.path(f.item_sha256)
+                with open(path, "rb") as fh:
                     text = fh.read(2 << 20).decode("utf-8", errors="replace")
-                with case.engine.connect() as conn:  # a sentence never shows a sealed answer
-                    texts[item_id] = masking.masked_text(conn, item_id, text)
+                texts[item_id] = masking.mask_original(path, sealed.get(item_id, ()), text)  # never an answer
             except OSError:
                 texts[item_id] = ""
         return texts[item_id][start:end] or None

@@ -40,12 +40,21 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from factfinder.db import engine as dbengine
-from factfinder.db.models import Item, OdkAppUser, OdkAttachment, OdkForm, OdkSubmission, Receipt
+from factfinder.db.models import (
+    Item,
+    ItemText,
+    OdkAppUser,
+    OdkAttachment,
+    OdkForm,
+    OdkSubmission,
+    Receipt,
+    TextReading,
+)
 from factfinder.intake.odkcrypto import is_encrypted_envelope
 from factfinder.intake.webform import clean_filename
 from factfinder.vault import custody, sealing
@@ -219,15 +228,30 @@ def xlsform_to_xform(data: bytes) -> bytes:
     return str(result.xform).encode("utf-8")
 
 
-SENSITIVE_WORDS = ("contact", "phone", "name", "sensitive")
+SENSITIVE_IN_NAMES = (
+    "contact", "phone", "name", "sensitive", "mail", "address", "whatsapp", "telegram", "passport", "fio",
+)  # fmt: skip
+"""Question names holding one of these (``witness_phone``, ``instanceName``, ``email2``) are sealed."""
+SENSITIVE_NAME_PARTS = ("tel", "mobile", "mob", "addr", "iin")  # whole parts of a name: ``tel``, ``mob_2``
+SENSITIVE_IN_LABELS = re.compile(
+    r"\b(?:contact|phone|telephone|mobile|e-?mail|full name|your name|first name|last name|surname|address|"
+    r"whatsapp|telegram|passport|sensitive|confidential|reach you|"
+    r"телефон|контакт|имя|фамили|адрес|почт|паспорт|конфиденциальн|связаться|"
+    r"байланыс|аты-жөн|мекенжай|құпия)",
+    re.IGNORECASE,
+)
+"""Words in a label or hint (English, Russian, Kazakh; word starts) that make a question's answers sealed."""
+_CONTROLS = frozenset({"input", "select", "select1", "upload", "range", "rank", "group", "repeat", "trigger"})
 
 
 def identifying_fields(data: bytes) -> list[str]:
-    """The questions of an XForm that look as if they ask who a witness is or how to reach them.
+    """The questions (and groups) of an XForm that look as if they ask who a witness is or how to reach them.
 
-    A question counts when its name says ``contact``, ``phone``, ``name`` or
-    ``sensitive``, or its hint or label (in any language) says ``contact``,
-    ``phone`` or ``sensitive``: a heuristic that errs towards sealing. In an
+    A question counts when its name holds one of :data:`SENSITIVE_IN_NAMES`
+    or :data:`SENSITIVE_NAME_PARTS`, or its label or hint, in any of the
+    form's languages or written inline, says one of
+    :data:`SENSITIVE_IN_LABELS`; a group counts the same way, and then every
+    answer in it does. A heuristic that errs towards sealing. In an
     unencrypted form the answers to these questions are sealed as witness
     fields at intake and masked for everyone who may not open them, but they
     still sit in clear in the XML on the intake server; an encrypted form
@@ -235,24 +259,42 @@ def identifying_fields(data: bytes) -> list[str]:
     return _identifying(_parse_xml(data, "form"))
 
 
+def _sensitive_name(name: str) -> bool:
+    lowered = name.lower()
+    parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)  # mob_2 -> mob; telNo -> tel, No
+    return any(w in lowered for w in SENSITIVE_IN_NAMES) or any(p.lower() in SENSITIVE_NAME_PARTS for p in parts)
+
+
 def _identifying(root: Element) -> list[str]:
     found: list[str] = []
 
-    def flag(field: str) -> None:
+    def flag(path: str) -> None:
+        field = path.rsplit("/", 1)[-1]
         if field and field not in found:
             found.append(field)
+
+    def says(element: Element) -> bool:
+        return SENSITIVE_IN_LABELS.search(" ".join(element.itertext())) is not None
 
     for element in root.iter():
         tag = _local(element.tag)
         if tag == "bind":
-            field = (element.get("nodeset") or "").rsplit("/", 1)[-1]
-            if any(w in field.lower() for w in SENSITIVE_WORDS):
-                flag(field)
+            nodeset = element.get("nodeset") or ""
+            if _sensitive_name(nodeset.rsplit("/", 1)[-1]):
+                flag(nodeset)
         elif tag == "text" and (element.get("id") or "").endswith((":hint", ":label")):
-            words = " ".join(t for t in element.itertext()).lower()
-            if any(w in words for w in ("contact", "phone", "sensitive")):
-                flag((element.get("id") or "").rsplit(":", 1)[0].rsplit("/", 1)[-1])
-    return [f for f in found if sealing.is_protected_field(sealing.ANSWER_PREFIX + f)]
+            if says(element):
+                flag((element.get("id") or "").rsplit(":", 1)[0])
+        elif tag in _CONTROLS:  # a label or hint written inline (pyxform does so for a form in one language)
+            ref = element.get("ref") or element.get("nodeset") or ""
+            if any(_local(c.tag) in ("label", "hint") and says(c) for c in element):
+                flag(ref)
+    return found
+
+
+def unsealable_fields(names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that cannot be sealed under their own name (too long, or not an XML name)."""
+    return [n for n in names if not sealing.is_protected_field(sealing.ANSWER_PREFIX + n)]
 
 
 _SUBMISSION_TAG = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)submission(?=[\s/>])")
@@ -314,6 +356,12 @@ def add_form(
     if public_key_b64 is not None:
         data = with_public_key(data, public_key_b64)
     parsed = parse_xform(data)
+    unsealable = unsealable_fields(parsed.identifying) if parsed.public_key is None else []
+    if unsealable:
+        raise OpenRosaError(
+            f"question {unsealable[0][:80]!r} looks as if it asks who a witness is or how to reach them, but its"
+            " answers cannot be sealed under a name that long (56 characters at most): shorten it, or encrypt the form"
+        )
     campaign = (campaign or "").strip() or None
     if campaign is not None and (len(campaign) > 255 or not campaign.isprintable()):
         raise OpenRosaError("a campaign's name must be printable and at most 255 characters")
@@ -593,6 +641,10 @@ def parse_submission(data: bytes) -> ParsedSubmission:
     """Read a submission's instanceID (``meta/instanceID`` or ``@instanceID``), form, version and edit."""
     if len(data) > MAX_XML_BYTES:
         raise OpenRosaError(f"the submission's XML is larger than {MAX_XML_BYTES >> 20} MiB")
+    try:  # what every OpenRosa client writes; the masking of sealed answers reads the XML as UTF-8
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OpenRosaError("the submission's XML is not UTF-8") from None
     root = _parse_xml(data, "submission")
     texts: dict[str, set[str]] = {}
     stack: list[tuple[Element, str, int]] = [(root, "", 0)]  # a loop, not recursion: depth is the sender's choice
@@ -836,15 +888,17 @@ def _extra_receipt(blob: StoredBlob, name: str, note: str, parsed: ParsedSubmiss
 def sealed_answers(parsed: ParsedSubmission, form: ParsedForm) -> dict[str, str]:
     """The answers to the form's identifying questions, to be sealed on the submission's receipt.
 
-    Keyed ``answer:QUESTION``; the answers of a question asked in a repeat are
-    joined, one per line. An encrypted envelope has no answers in clear."""
+    Keyed ``answer:QUESTION``; the answers of a question asked in a repeat,
+    or of every question in a flagged group (keyed by the group), are joined,
+    one per line. An encrypted envelope has no answers in clear."""
     if parsed.encrypted or not form.identifying:
         return {}
     asked = set(form.identifying)
     answers: dict[str, list[str]] = {}
     for path in sorted(parsed.texts):
-        question = path.rsplit("/", 1)[-1]
-        if question in asked:
+        # the outermost flagged element on the path: a question, or a group whose every answer is sealed
+        question = next((part for part in path.split("/") if part in asked), None)
+        if question is not None:
             answers.setdefault(question, []).extend(sorted(parsed.texts[path]))
     return {sealing.answer_field(q): "\n".join(values) for q, values in answers.items()}
 
@@ -953,6 +1007,8 @@ def _receive_once(
         if _held(conn, parsed.instance_id) is not None:
             raise _Raced
         _check_edit(conn, parsed, incoming)
+        if receipts[0].protected and not recorded[0].new_item:
+            _forget_unmasked(conn, recorded[0].sha256)
         carried = _carried_over(conn, parsed, [n for n in named if n not in uploads])
         missing = made["missing"] = tuple(n for n in named if n not in uploads and n not in carried)
         at = conn.execute(
@@ -990,6 +1046,15 @@ def _receive_once(
     recorded = case.record(receipts, actor=_actor(incoming), extra=create)
     missing = made["missing"]
     return Outcome("created", parsed.instance_id, parsed.form_id, tuple(recorded), not missing, missing, tuple(unnamed))
+
+
+def _forget_unmasked(conn: Connection, sha256: str) -> None:
+    """The same XML was here before its answers were sealed (added as a file, say): its search text and its
+    reading were made unmasked, so both go, and the after-intake steps make them again, masked. Claims an
+    analyst has reviewed stay, as they do whenever an item is read again."""
+    item_id = conn.execute(select(Item.id).where(Item.sha256 == sha256)).scalar_one()
+    conn.execute(delete(ItemText).where(ItemText.item_id == item_id))
+    conn.execute(delete(TextReading).where(TextReading.item_id == item_id))
 
 
 def _carried_over(conn: Connection, parsed: ParsedSubmission, unsent: list[str]) -> dict[str, tuple[str, int]]:

@@ -74,17 +74,22 @@ def published_of(item: Item, receipts: list[Receipt]) -> date:
     return datetime.fromisoformat(item.received_at_vault_clock.replace("Z", "+00:00")).date()
 
 
-def item_text(case: Case, item: Item, *, masked: bool = True) -> str:
+def item_text(case: Case, item: Item, *, masked: bool = True, sealed: tuple[str, ...] | None = None) -> str:
     """The text the claims are read from (its first ``MAX_TEXT_BYTES``), sealed answers masked.
 
     Masking keeps every character's place, so a claim's offsets hold in the
-    original's text as well; ``masked=False`` is for a caller that masks itself."""
-    with open(case.blobs.path(item.sha256), "rb") as fh:
+    original's text as well. ``sealed``: the item's sealed questions when the
+    caller has looked them up for a whole batch; ``masked=False`` is for a
+    caller that masks itself."""
+    path = case.blobs.path(item.sha256)
+    with open(path, "rb") as fh:
         text = fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace").replace("\x00", " ")
     if not masked:
         return text
-    with case.engine.connect() as conn:
-        return masking.masked_text(conn, item.id, text)
+    if sealed is None:
+        with case.engine.connect() as conn:
+            sealed = masking.sealed_questions(conn, [item.id]).get(item.id, ())
+    return masking.mask_original(path, sealed, text)
 
 
 def _row(item_id: int, c: Claim, now: str, *, author: str | None = None, corrects: int | None = None) -> dict[str, Any]:
@@ -130,6 +135,8 @@ def read_items(case: Case, digests: list[str] | None = None, *, again: bool = Fa
         s.expunge_all()
     for start in range(0, len(items), BATCH):
         batch = items[start : start + BATCH]
+        with case.engine.connect() as conn:
+            sealed = masking.sealed_questions(conn, [i.id for i in batch])
         now = custody.vault_clock()
         readings: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
@@ -137,7 +144,7 @@ def read_items(case: Case, digests: list[str] | None = None, *, again: bool = Fa
             published = published_of(item, list(item.receipts))
             status, error, lang = "read", None, "en"
             try:
-                text = item_text(case, item)
+                text = item_text(case, item, sealed=sealed.get(item.id, ()))
                 if not text.strip():
                     status = "empty"
                 else:

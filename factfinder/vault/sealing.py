@@ -21,7 +21,7 @@ ANSWER_PREFIX = "answer:"
 unencrypted ODK submission's contact, say): sealed so that only those who may open witness fields read them, and
 masked wherever the item's text is shown, indexed or read to anyone else (``factfinder.vault.masking``)."""
 
-_QUESTION = re.compile(r"[A-Za-z_][\w.-]{0,55}")
+_QUESTION = re.compile(r"[^\W\d][\w.-]{0,55}")  # an XML name (letters of any script), fits String(64)
 
 
 def answer_field(question: str) -> str:

@@ -20,7 +20,9 @@ of the protocol, all JSON except the bundles:
 
 Pull (the caller receives):
 
-``POST /sync/v1/bundles`` (view-evidence), body ``{"have": {origin: size}, "for_archive": name}``
+``POST /sync/v1/bundles`` (reveal-protected), body ``{"have": {origin: size}, "for_archive": name}``
+    Only for a role that may open witness fields: a bundle is a replica that
+    holds every original as it came, sealed answers in clear among them.
     Writes a plain bundle of every origin's suffix beyond ``have`` (and the
     blobs the caller lacks), gzip-compressed, to a spool file in the case's
     ``tmp/sync-out/`` and answers 201 ``{"id", "size", "sha256", "encoding":
@@ -32,10 +34,10 @@ Pull (the caller receives):
     :data:`MAX_SPOOLING` bundles being written at once (429 beyond) and
     :data:`MAX_SPOOLED` lying ready (a new one replaces its oldest); 507 when
     the disk lacks room for the bundle.
-``GET /sync/v1/bundles/{id}`` (view-evidence)
+``GET /sync/v1/bundles/{id}`` (reveal-protected)
     The bundle, with HTTP ``Range`` support (206 and ``Content-Range``), so a
     download cut off is resumed from the bytes already received.
-``DELETE /sync/v1/bundles/{id}`` (view-evidence)
+``DELETE /sync/v1/bundles/{id}`` (reveal-protected)
     The caller has it; the spool file goes. Unclaimed ones go after a day.
 
 Push (the caller sends; needs add-evidence, since the import adds items):
@@ -188,11 +190,14 @@ def state(request: Request, who: Annotated[Caller, Depends(need(Permission.VIEW_
 
 # -- pull ------------------------------------------------------------------------------------
 
+PULL = Permission.REVEAL_PROTECTED
+"""A pull is a replica of the archive: every original byte for byte, an unencrypted form's sealed answers in
+clear in its submissions' XML among them. Only a role that may open witness fields may take one (investigators,
+whose token a syncing archive uses); an analyst reads the same items through the masked views."""
+
 
 @router.post("/bundles", status_code=201)
-async def make_bundle(
-    request: Request, body: BundleRequest, who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))]
-) -> Any:
+async def make_bundle(request: Request, body: BundleRequest, who: Annotated[Caller, Depends(need(PULL))]) -> Any:
     """Spool a bundle of what the caller lacks; it is then fetched with ``GET``, in ranges."""
     await _csrf(request, who)
     made = await run_in_threadpool(spool_bundle, _case(request), body, _actor(who))
@@ -315,9 +320,7 @@ def _estimate(case: Case, have: Mapping[str, int]) -> int:
 
 
 @router.get("/bundles/{bundle_id}", response_class=FileResponse)
-def fetch_bundle(
-    request: Request, bundle_id: str, who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))]
-) -> FileResponse:
+def fetch_bundle(request: Request, bundle_id: str, who: Annotated[Caller, Depends(need(PULL))]) -> FileResponse:
     """The spooled bundle; ``Range: bytes=N-`` resumes a download cut off at byte N."""
     path = outgoing_path(_case(request), bundle_id)
     if not path.is_file():
@@ -326,9 +329,7 @@ def fetch_bundle(
 
 
 @router.delete("/bundles/{bundle_id}", status_code=204)
-async def drop_bundle(
-    request: Request, bundle_id: str, who: Annotated[Caller, Depends(need(Permission.VIEW_EVIDENCE))]
-) -> None:
+async def drop_bundle(request: Request, bundle_id: str, who: Annotated[Caller, Depends(need(PULL))]) -> None:
     await _csrf(request, who)
     outgoing_path(_case(request), bundle_id).unlink(missing_ok=True)
     _spool_meta(_folder(_case(request), "sync-out"), bundle_id).unlink(missing_ok=True)

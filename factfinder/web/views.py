@@ -75,13 +75,13 @@ def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str
     except VaultError as exc:
         raise HTTPException(404, str(exc)) from exc
     with case.engine.connect() as conn:
-        sealed_answers = masking.sealed_questions(conn, [item.id]).get(item.id, ()) if evidence else ()
+        sealed_answers = masking.sealed_questions(conn, [item.id]).get(item.id, ())
     text = None
     if item.media_type.startswith("text/"):
         with case.blobs.open(item.sha256) as fh:
             text = fh.read(TEXT_PREVIEW_BYTES).decode("utf-8", errors="replace")
-        with case.engine.connect() as conn:  # masked for all: "reveal" opens them, with a custody entry
-            text = masking.masked_text(conn, item.id, text)
+        # masked for all: "reveal" opens them, with a custody entry
+        text = masking.mask_original(case.blobs.path(item.sha256), sealed_answers, text)
     rows = []
     for r in receipts:
         row: dict[str, Any] = {
@@ -109,7 +109,7 @@ def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str
         "openings": openings if evidence else [],
         "entries": entries if evidence else [e for e in entries if e.get("action") in custody.ITEM_ACTIONS],
         "text": text,
-        "sealed_answers": sealed_answers,
+        "sealed_answers": sealed_answers if evidence else (),
         "published": browse.is_published(case, item.id),
         "evidence": evidence,
         "can_reveal": allows(role, Permission.REVEAL_PROTECTED) and any(r.protected_fields for r in receipts),
@@ -236,10 +236,7 @@ def masked_original(case: Case, item: Item, who: Caller, *, ext: str = "") -> Re
     if allows(role, Permission.REVEAL_PROTECTED):
         return None
     with case.engine.connect() as conn:
-        if not masking.sealed_questions(conn, [item.id]):
-            return None
-        with case.blobs.open(item.sha256) as fh:
-            masked = masking.masked_bytes(conn, item.id, fh.read())
+        masked = masking.masked_bytes(conn, item.id, case.blobs.path(item.sha256))
     if masked is None:
         return None
     return Response(

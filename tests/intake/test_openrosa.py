@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import factfinder.cli_odk  # noqa: F401  (registers ``factfinder odk``; cli.py imports it too once wired)
 from factfinder.db.models import OdkAttachment, OdkSubmission, Receipt
 from factfinder.intake import odkcrypto, openrosa
-from factfinder.vault import audit
+from factfinder.vault import audit, keys
 from factfinder.vault.case import Case
 from tests.conftest import ROOT, Cli
 
@@ -406,6 +406,81 @@ def test_an_encrypted_or_contactless_submission_seals_nothing(form_case: Case) -
     import dataclasses
 
     assert openrosa.sealed_answers(dataclasses.replace(parsed, encrypted=True), form) == {}
+
+
+INLINE_FORM = b"""<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml">
+<h:head><h:title>Inline</h:title><model>
+<instance><data id="inline" version="1"><q1/><witness><a1/><a2/></witness><story/><meta><instanceID/></meta></data>
+</instance>
+<bind nodeset="/data/q1" type="string"/><bind nodeset="/data/witness/a1" type="string"/>
+<bind nodeset="/data/witness/a2" type="string"/><bind nodeset="/data/story" type="string"/>
+</model></h:head>
+<h:body>
+<input ref="/data/q1"><label>Witness full name</label></input>
+<group ref="/data/witness"><label>Contact details</label>
+<input ref="/data/witness/a1"><label>First</label></input><input ref="/data/witness/a2"><label>Second</label></input>
+</group>
+<input ref="/data/story"><label>What happened?</label><hint>In your own words.</hint></input>
+</h:body></h:html>"""
+
+
+def test_inline_labels_and_groups_seal_their_answers(case: Case) -> None:
+    """pyxform writes a one-language form's labels inline; a group's label seals every answer in it."""
+    from factfinder.vault import masking
+
+    assert openrosa.identifying_fields(INLINE_FORM) == ["q1", "witness"]
+    openrosa.add_form(case, INLINE_FORM, actor="tester")
+    xml = (
+        b"<data id='inline' version='1'><q1>Placeholder Name-Sealed</q1><witness><a1>+7 705 555 0111</a1>"
+        b"<a2>placeholder_tg</a2></witness><story>The square at noon.</story>"
+        b"<meta><instanceID>uuid:inline-1</instanceID></meta></data>"
+    )
+    sha = openrosa.receive(case, incoming(xml)).recorded[0].sha256
+    identity = keys.load_identity(case.path / "keys" / "witness-identity.age")
+    [(_, opened)] = case.reveal(sha, identity, actor="investigator")
+    assert opened == {"answer:q1": "Placeholder Name-Sealed", "answer:witness": "+7 705 555 0111\nplaceholder_tg"}
+    item = case.resolve(sha)
+    with case.engine.connect() as conn:
+        shown = masking.masked_text(conn, item.id, case.blobs.path(sha), xml.decode())
+    for secret in ("Name-Sealed", "0111", "placeholder_tg"):
+        assert secret not in shown
+    assert "The square at noon." in shown
+    verified(case)
+
+
+def test_a_form_whose_identifying_question_cannot_be_sealed_is_refused(case: Case) -> None:
+    long_name = "witness_contact_" + "x" * 50
+    form = INLINE_FORM.replace(b"/data/q1", f"/data/{long_name}".encode()).replace(b"<q1/>", f"<{long_name}/>".encode())
+    with pytest.raises(openrosa.OpenRosaError, match="cannot be sealed"):
+        openrosa.add_form(case, form, actor="tester")
+    assert openrosa.list_forms(case) == []
+
+
+def test_a_submission_that_is_not_utf8_is_refused(form_case: Case) -> None:
+    xml = submission("uuid:utf16", photo=None, contact=CONTACT).decode()
+    xml = xml.replace('version="1.0"?>', 'version="1.0" encoding="UTF-16"?>', 1)
+    with pytest.raises(openrosa.OpenRosaError, match="not UTF-8"):
+        openrosa.receive(form_case, incoming(xml.encode("utf-16")))
+    assert counts(form_case) == (1, 0, 0)  # the form's receipt only
+
+
+def test_xml_indexed_before_its_answers_were_sealed_is_indexed_again_masked(form_case: Case) -> None:
+    """The same XML added as a file first, then submitted: its unmasked search text and reading go."""
+    from factfinder import pipeline
+    from factfinder.db.models import ItemText
+
+    xml = submission("uuid:twice", what="A placeholder account.", photo=None, contact=CONTACT)
+    first = form_case.add_bytes(xml, actor="tester", channel="files", original_name="found-on-a-laptop.xml")
+    pipeline.process(form_case, [first.sha256])
+    item = form_case.resolve(first.sha256)
+    with Session(form_case.engine) as s:
+        assert "0142" in s.scalars(select(ItemText.body).where(ItemText.item_id == item.id)).one()
+    openrosa.receive(form_case, incoming(xml))
+    pipeline.process(form_case, [first.sha256])
+    with Session(form_case.engine) as s:
+        body = s.scalars(select(ItemText.body).where(ItemText.item_id == item.id)).one()
+    assert "0142" not in body and "A placeholder account." in body
+    verified(form_case)
 
 
 def test_verify_notices_an_altered_openrosa_row(form_case: Case) -> None:

@@ -300,6 +300,8 @@ def test_bad_pushes_are_refused_and_change_nothing(case: Case, tmp_path: Path) -
             assert http.get("/state", headers=reader).status_code == 200  # an analyst may read the state...
             refused = http.post("/uploads", json={"size": 1, "sha256": "0" * 64, "bundle_size": 1}, headers=reader)
             assert refused.status_code == 403  # ...but not push evidence
+            pulled = http.post("/bundles", json={"have": {}}, headers=reader)
+            assert pulled.status_code == 403  # ...nor pull a replica, sealed answers in clear in its originals
 
             def push(packed: bytes, sha256: str, bundle_size: int, wait: float = 10) -> httpx.Response:
                 body = {"size": len(packed), "sha256": sha256, "bundle_size": bundle_size}
