@@ -241,6 +241,7 @@ SENSITIVE_IN_LABELS = re.compile(
     re.IGNORECASE,
 )
 """Words in a label or hint (English, Russian, Kazakh; word starts) that make a question's answers sealed."""
+_JR_PRELOAD = "{http://openrosa.org/javarosa}preload"
 _CONTROLS = frozenset({"input", "select", "select1", "upload", "range", "rank", "group", "repeat", "trigger"})
 
 
@@ -250,8 +251,10 @@ def identifying_fields(data: bytes) -> list[str]:
     A question counts when its name holds one of :data:`SENSITIVE_IN_NAMES`
     or :data:`SENSITIVE_NAME_PARTS`, or its label or hint, in any of the
     form's languages or written inline, says one of
-    :data:`SENSITIVE_IN_LABELS`; a group counts the same way, and then every
-    answer in it does. A heuristic that errs towards sealing. In an
+    :data:`SENSITIVE_IN_LABELS`, or the phone fills it in from its own
+    properties (``jr:preload="property"``: device id, phone number, SIM
+    serial, subscriber id, user name, e-mail); a group counts the same way,
+    and then every answer in it does. A heuristic that errs towards sealing. In an
     unencrypted form the answers to these questions are sealed as witness
     fields at intake and masked for everyone who may not open them, but they
     still sit in clear in the XML on the intake server; an encrypted form
@@ -280,7 +283,9 @@ def _identifying(root: Element) -> list[str]:
         tag = _local(element.tag)
         if tag == "bind":
             nodeset = element.get("nodeset") or ""
-            if _sensitive_name(nodeset.rsplit("/", 1)[-1]):
+            # jr:preload="property" fills in the phone's own deviceid, phonenumber, simserial, subscriberid,
+            # username or email: the device and the person holding it, whatever the question is called
+            if _sensitive_name(nodeset.rsplit("/", 1)[-1]) or element.get(_JR_PRELOAD) == "property":
                 flag(nodeset)
         elif tag == "text" and (element.get("id") or "").endswith((":hint", ":label")):
             if says(element):

@@ -448,6 +448,18 @@ def test_inline_labels_and_groups_seal_their_answers(case: Case) -> None:
     verified(case)
 
 
+def test_what_the_phone_fills_in_about_itself_is_sealed() -> None:
+    """XLSForm's deviceid, simserial, subscriberid (and phonenumber, username, email) metadata."""
+    binds = "".join(
+        f'<bind nodeset="/data/{n}" type="string" jr:preload="property" jr:preloadParams="{n}"/>'
+        for n in ("deviceid", "simserial", "subscriberid")
+    )
+    form = INLINE_FORM.replace(b"<h:html ", b'<h:html xmlns:jr="http://openrosa.org/javarosa" ', 1).replace(
+        b"</model>", binds.encode() + b"</model>", 1
+    )
+    assert openrosa.identifying_fields(form) == ["deviceid", "simserial", "subscriberid", "q1", "witness"]
+
+
 def test_a_form_whose_identifying_question_cannot_be_sealed_is_refused(case: Case) -> None:
     long_name = "witness_contact_" + "x" * 50
     form = INLINE_FORM.replace(b"/data/q1", f"/data/{long_name}".encode()).replace(b"<q1/>", f"<{long_name}/>".encode())
