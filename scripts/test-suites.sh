@@ -12,6 +12,13 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/factfinder-test.XXXXXX)
 pytest_args=(-q --durations=15 -p no:cacheprovider "$@")
 
+# Folders a run makes in the repository's root exist before either starts, so that a test comparing the root
+# before and after (tests/web/test_hostile.py) never sees the other run's.
+mkdir -p test-artifacts/screenshots
+# Each run in a process group of its own (job control), so that an interrupt stops both, and their children.
+set -m
+trap 'kill -TERM -- "-$sqlite_pid" "-$postgres_pid" 2>/dev/null; wait; exit 130' INT TERM
+
 start=$SECONDS
 "$BIN/pytest" "${pytest_args[@]}" --basetemp "$work/sqlite" >"$work/sqlite.log" 2>&1 &
 sqlite_pid=$!

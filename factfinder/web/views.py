@@ -110,6 +110,7 @@ def item_view(case: Case, ref: str, who: Caller, opened: dict[int, dict[str, str
         "entries": entries if evidence else [e for e in entries if e.get("action") in custody.ITEM_ACTIONS],
         "text": text,
         "sealed_answers": sealed_answers if evidence else (),
+        "masked_download": bool(sealed_answers) and not allows(role, Permission.REVEAL_PROTECTED),
         "published": browse.is_published(case, item.id),
         "evidence": evidence,
         "can_reveal": allows(role, Permission.REVEAL_PROTECTED) and any(r.protected_fields for r in receipts),
