@@ -31,9 +31,7 @@ def _item_text(case: Case, item: Item, receipts: list[Receipt], sealed: tuple[st
     """The search text: ``sealed`` names the questions whose answers are masked in it (never searchable)."""
     parts: list[str] = []
     if item.media_type.startswith("text/"):
-        # its first 2 MiB, as the text step reads it
-        text = text_store.item_text(case, item, masked=False)
-        parts.append(masking.mask_original(case.blobs.path(item.sha256), sealed, text))
+        parts.append(text_store.item_text(case, item, sealed=sealed))  # its first 2 MiB, as the text step reads it
     for r in receipts:
         parts += [v for v in (r.source, r.note, r.original_name) if v]
     return "\n".join(parts).replace("\x00", " ")  # search text only; PostgreSQL cannot store NUL

@@ -1080,15 +1080,10 @@ def _actor(incoming: Incoming) -> str:
 
 
 def _attachment_receipt(blob: StoredBlob, name: str, parsed: ParsedSubmission, source: str) -> NewReceipt:
-    return NewReceipt(
-        blob=blob,
-        channel=CHANNEL,
-        source=source,
-        note=f"attachment {name} of submission {parsed.instance_id}"
-        + (" (encrypted, stored as received)" if parsed.encrypted else ""),
-        original_name=name,
-        collected_at_claimed=parsed.started_at,
-    )
+    note = f"attachment {name} of submission {parsed.instance_id}"
+    if parsed.encrypted:
+        note += " (encrypted, stored as received)"
+    return _extra_receipt(blob, name, note, parsed, source)
 
 
 def list_submissions(case: Case, *, form_id: str | None = None) -> list[SubmissionInfo]:

@@ -525,8 +525,7 @@ def _resolve_by(host: str, port: int, deadline: float | None) -> list[str]:
     """
     if deadline is None:
         return _resolve(host, port)
-    if time.monotonic() >= deadline:
-        raise _Deadline("the time allowed for the message's media ran out before this one")
+    _time_left(deadline)
     answer: list[list[str]] = []
     failure: list[OSError] = []
 
@@ -618,10 +617,16 @@ def _credentials_for(hop: _Hop, first: _Hop, policy: MediaPolicy) -> bool:
     return policy.allow_loopback and (hop.scheme, hop.host, hop.port) == (first.scheme, first.host, first.port)
 
 
-def _timeout(deadline: float) -> httpx.Timeout:
+def _time_left(deadline: float) -> float:
+    """Seconds left before ``deadline``; :class:`_Deadline` when none are, before the next step starts."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise _Deadline("the time allowed for the message's media ran out before this one")
+    return left
+
+
+def _timeout(deadline: float) -> httpx.Timeout:
+    left = _time_left(deadline)
     return httpx.Timeout(min(left, 30.0), connect=min(left, 10.0))
 
 

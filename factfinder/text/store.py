@@ -74,18 +74,15 @@ def published_of(item: Item, receipts: list[Receipt]) -> date:
     return datetime.fromisoformat(item.received_at_vault_clock.replace("Z", "+00:00")).date()
 
 
-def item_text(case: Case, item: Item, *, masked: bool = True, sealed: tuple[str, ...] | None = None) -> str:
+def item_text(case: Case, item: Item, *, sealed: tuple[str, ...] | None = None) -> str:
     """The text the claims are read from (its first ``MAX_TEXT_BYTES``), sealed answers masked.
 
     Masking keeps every character's place, so a claim's offsets hold in the
     original's text as well. ``sealed``: the item's sealed questions when the
-    caller has looked them up for a whole batch; ``masked=False`` is for a
-    caller that masks itself."""
+    caller has looked them up for a whole batch."""
     path = case.blobs.path(item.sha256)
     with open(path, "rb") as fh:
         text = fh.read(MAX_TEXT_BYTES).decode("utf-8", errors="replace").replace("\x00", " ")
-    if not masked:
-        return text
     if sealed is None:
         with case.engine.connect() as conn:
             sealed = masking.sealed_questions(conn, [item.id]).get(item.id, ())

@@ -170,11 +170,6 @@ def mask_original(original: Path, questions: Iterable[str], text: str) -> str:
     return mask(original.read_bytes(), names, text) if names else text
 
 
-def masked_text(conn: Connection, item_id: int, original: Path, text: str) -> str:
-    """The item's ``text`` (from its blob ``original``) with its sealed answers masked; unchanged if it has none."""
-    return mask_original(original, sealed_questions(conn, [item_id]).get(item_id, ()), text)
-
-
 def masked_bytes(conn: Connection, item_id: int, original: Path) -> bytes | None:
     """The original's bytes with its sealed answers masked, as UTF-8; None when the item has none to mask."""
     questions = sealed_questions(conn, [item_id]).get(item_id)
